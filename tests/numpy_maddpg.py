@@ -1,0 +1,211 @@
+"""MADDPG written again in float64 NumPy, for the exact update tests.
+
+Nothing here imports TensorFlow: losses are plain forward passes, gradients
+are central finite differences of those losses, and the optimizer step is
+Adam written out by hand (Keras's formula). The learner must agree with it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+TINY = 1e-20
+
+
+# --- Networks --------------------------------------------------------------------------
+
+def mlp(params, x):
+    """params: [W0, b0, W1, b1, ..., Wout, bout] (Keras order); ReLU hidden layers."""
+    h = x
+    for k in range(0, len(params) - 2, 2):
+        h = np.maximum(h @ params[k] + params[k + 1], 0.0)
+    return h @ params[-2] + params[-1]
+
+
+def squash(pre, spec):
+    low, high = np.asarray(spec.low), np.asarray(spec.high)
+    return low + (np.tanh(pre) + 1.0) * 0.5 * (high - low)
+
+
+def softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def gumbel_soft(logits, uniform, temperature):
+    g = -np.log(-np.log(uniform + TINY) + TINY)
+    return softmax((logits + g) / temperature)
+
+
+def eps_onehot(scores, explore, random_action, epsilon):
+    n, depth = scores.shape
+    out = np.eye(depth)[np.argmax(scores, axis=-1)]
+    if epsilon > 0:
+        rand = np.eye(depth)[random_action]
+        out = np.where((explore > epsilon)[:, None], out, rand)
+    return out
+
+
+def masked_mean(x, m):
+    return np.sum(x * m) / max(np.sum(m), 1.0)
+
+
+def q_value(critic, obs, actions, alive):
+    joint = np.concatenate([o * m[:, None] for o, m in zip(obs, alive)]
+                           + [a * m[:, None] for a, m in zip(actions, alive)], axis=-1)
+    return mlp(critic, joint)[:, 0]
+
+
+# --- Losses ----------------------------------------------------------------------------
+
+def critic_loss(i, nets, batch, noise_i, cfg, specs):
+    """Agent i's TD loss; nets holds float64 params: actors, critics, target_*."""
+    n = len(specs)
+    next_alive = [a * (1 - t) for a, t in zip(batch.alive, batch.terminated)]
+    next_actions = []
+    for j in range(n):
+        out = mlp(nets["target_actors"][j], batch.next_obs[j])
+        if not specs[j].discrete:
+            next_actions.append(squash(out, specs[j]))
+        elif cfg.target_actions == "gumbel":
+            next_actions.append(gumbel_soft(out, noise_i[j].uniform, cfg.gumbel_temperature))
+        else:
+            next_actions.append(eps_onehot(out, noise_i[j].explore, noise_i[j].random_action,
+                                           cfg.epsilon))
+    q_next = q_value(nets["target_critics"][i], batch.next_obs, next_actions, next_alive)
+    y = batch.rewards[i] + cfg.gamma * (1 - batch.terminated[i]) * q_next
+    q = q_value(nets["critics"][i], batch.obs, batch.actions, batch.alive)
+    return masked_mean((q - y) ** 2, batch.alive[i])
+
+
+def actor_loss(i, nets, batch, noise_i, cfg, specs, anchor=None):
+    """Agent i's policy loss.
+
+    For a Discrete agent the forward value uses the hard one-hot sample, whose
+    derivative is zero almost everywhere; the straight-through estimator
+    differentiates the soft sample instead. ``anchor`` (actor i's params at
+    which the hard sample is taken, default: the current ones) turns that
+    into an ordinary function: a_i = soft(params) + (hard - soft)(anchor),
+    equal to the hard sample at the anchor, with the soft sample's derivative.
+    """
+    spec = specs[i]
+    raw = mlp(nets["actors"][i], batch.obs[i])
+    if spec.discrete:
+        nz = noise_i[i]
+        soft = gumbel_soft(raw, nz.uniform, cfg.gumbel_temperature)
+        anchor_raw = raw if anchor is None else mlp(anchor, batch.obs[i])
+        anchor_soft = gumbel_soft(anchor_raw, nz.uniform, cfg.gumbel_temperature)
+        hard = eps_onehot(anchor_soft, nz.explore, nz.random_action, cfg.epsilon)
+        own = soft + (hard - anchor_soft)
+    else:
+        own = squash(raw, spec)
+    actions = []
+    for j, spec_j in enumerate(specs):
+        if j == i:
+            actions.append(own)
+        elif cfg.other_actions == "batch":
+            actions.append(batch.actions[j])
+        else:
+            out = mlp(nets["actors"][j], batch.obs[j])
+            actions.append(eps_onehot(out, noise_i[j].explore, noise_i[j].random_action,
+                                      cfg.epsilon) if spec_j.discrete else squash(out, spec_j))
+    q = q_value(nets["critics"][i], batch.obs, actions, batch.alive)
+    reg = masked_mean(np.mean(raw ** 2, axis=-1), batch.alive[i])
+    return -masked_mean(q, batch.alive[i]) + cfg.logits_l2 * reg
+
+
+# --- Finite differences, Adam, the whole update ------------------------------------------
+
+def finite_difference_grad(loss_of, params, h=1e-6):
+    """Central differences of ``loss_of(params)`` w.r.t. every entry of every array."""
+    grads = []
+    for k, p in enumerate(params):
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up = loss_of(params)
+            p[idx] = old - h
+            down = loss_of(params)
+            p[idx] = old
+            g[idx] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+def clip_global_norm(grads, max_norm):
+    if max_norm is None:
+        return grads
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    return [g * max_norm / max(norm, max_norm) for g in grads]
+
+
+def adam_first_step(params, grads, lr, epsilon, beta_1=0.9, beta_2=0.999):
+    """Keras 3's Adam update at step 1, from zero moments."""
+    alpha = lr * np.sqrt(1 - beta_2) / (1 - beta_1)
+    out = []
+    for p, g in zip(params, grads):
+        m = (1 - beta_1) * g
+        v = (1 - beta_2) * g ** 2
+        out.append(p - m * alpha / (np.sqrt(v) + epsilon))
+    return out
+
+
+def with_net(nets, kind, i, params):
+    """A shallow copy of ``nets`` with nets[kind][i] replaced."""
+    new = {k: list(v) for k, v in nets.items()}
+    new[kind][i] = params
+    return new
+
+
+def full_update(nets, batch, noise, cfg, specs):
+    """One MADDPG update of every agent (the learner's order), then the soft updates.
+
+    Returns (new nets, losses dict, gradients dict).
+    """
+    nets = copy.deepcopy(nets)
+    n = len(specs)
+    losses, grads = {}, {}
+
+    def critic_step(i, current):
+        def loss_of(p):
+            return critic_loss(i, with_net(current, "critics", i, p), batch, noise.target[i],
+                               cfg, specs)
+        params = [p.copy() for p in current["critics"][i]]
+        return loss_of(params), finite_difference_grad(loss_of, params)
+
+    def actor_step(i, current):
+        anchor = [p.copy() for p in current["actors"][i]]
+
+        def loss_of(p):
+            return actor_loss(i, with_net(current, "actors", i, p), batch, noise.actor[i],
+                              cfg, specs, anchor=anchor)
+        params = [p.copy() for p in current["actors"][i]]
+        return loss_of(params), finite_difference_grad(loss_of, params)
+
+    def apply(kind, i, g, lr):
+        g = clip_global_norm(g, cfg.max_grad_norm)
+        nets[kind][i] = adam_first_step(nets[kind][i], g, lr, cfg.adam_epsilon)
+
+    if cfg.update_order == "sequential":
+        for i in range(n):
+            losses[("critic", i)], grads[("critic", i)] = critic_step(i, nets)
+            apply("critics", i, grads[("critic", i)], cfg.critic_lr)
+            losses[("actor", i)], grads[("actor", i)] = actor_step(i, nets)
+            apply("actors", i, grads[("actor", i)], cfg.actor_lr)
+    else:
+        before = copy.deepcopy(nets)
+        for i in range(n):
+            losses[("critic", i)], grads[("critic", i)] = critic_step(i, before)
+            losses[("actor", i)], grads[("actor", i)] = actor_step(i, before)
+        for i in range(n):
+            apply("critics", i, grads[("critic", i)], cfg.critic_lr)
+            apply("actors", i, grads[("actor", i)], cfg.actor_lr)
+    for kind in ("actors", "critics"):
+        target = "target_" + kind
+        nets[target] = [[t * (1 - cfg.tau) + s * cfg.tau for t, s in zip(tp, sp)]
+                        for tp, sp in zip(nets[target], nets[kind])]
+    return nets, losses, grads

@@ -1,0 +1,54 @@
+"""The config: the reference's defaults, validation that names the field."""
+
+import pytest
+
+from tf_maddpg import MADDPGConfig
+
+
+def test_defaults_are_the_pytorch_reference_settings():
+    c = MADDPGConfig()
+    assert (c.actor_lr, c.critic_lr, c.gamma, c.tau) == (1e-2, 1e-2, 0.95, 0.01)
+    assert (c.batch_size, c.hidden_sizes, c.buffer_size, c.minimal_size) == (1024, (64, 64), 100_000, 4_000)
+    assert (c.update_interval, c.episode_length, c.num_episodes) == (100, 25, 5_000)
+    assert (c.eval_interval, c.eval_episodes, c.epsilon, c.max_grad_norm) == (100, 100, 0.01, None)
+    assert (c.update_order, c.target_actions, c.other_actions) == ("sequential", "argmax", "current")
+
+
+def test_original_settings():
+    c = MADDPGConfig.original()
+    assert (c.max_grad_norm, c.target_actions, c.other_actions, c.epsilon) == (0.5, "gumbel", "batch", 0.0)
+    assert (c.buffer_size, c.minimal_size, c.num_episodes) == (1_000_000, 25_600, 60_000)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("actor_lr", 0.0, "actor_lr=0.0 is invalid: expected a finite float in (0, inf)"),
+    ("gamma", 1.5, "gamma=1.5 is invalid"),
+    ("tau", float("nan"), "tau=nan is invalid"),
+    ("batch_size", 2.5, "batch_size=2.5 is invalid: expected an integer >= 1"),
+    ("hidden_sizes", (64, 0), "hidden_sizes=(64, 0) is invalid"),
+    ("minimal_size", 10, "minimal_size=10 is invalid: expected an integer between batch_size (1024)"),
+    ("buffer_size", 100, "buffer_size=100 is invalid: expected an integer >= batch_size (1024)"),
+    ("update_order", "random", "update_order='random' is invalid: expected one of ('sequential', 'simultaneous')"),
+    ("target_actions", "soft", "expected one of ('argmax', 'gumbel')"),
+    ("other_actions", "x", "expected one of ('current', 'batch')"),
+    ("max_grad_norm", 0, "expected None or a float > 0"),
+    ("epsilon", 2.0, "epsilon=2.0 is invalid"),
+    ("jit_compile", "yes", "expected True or False"),
+    ("eval_episodes", 0, "eval_episodes=0 is invalid"),
+    ("actor_lr", "0.01", "actor_lr='0.01' is invalid"),
+])
+def test_bad_values_raise_value_errors_that_name_the_field(field, value, message):
+    with pytest.raises(ValueError) as error:
+        MADDPGConfig(**{field: value})
+    assert message in str(error.value)
+
+
+def test_frozen_and_replace_validates_again():
+    c = MADDPGConfig()
+    with pytest.raises(Exception):
+        c.gamma = 0.5
+    assert c.replace(gamma=0.5).gamma == 0.5
+    with pytest.raises(ValueError):
+        c.replace(gamma=-1)
+    assert MADDPGConfig(hidden_sizes=[32, 32]).hidden_sizes == (32, 32)
+    assert MADDPGConfig(**c.to_dict()) == c

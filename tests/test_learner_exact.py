@@ -1,0 +1,176 @@
+"""The update, checked against MADDPG written again in NumPy (tests/numpy_maddpg.py).
+
+Known weights, a fixed batch (with terminated transitions and dead agents)
+and fixed noise must give:
+  * losses equal to a float64 NumPy forward pass (rtol 1e-5);
+  * TensorFlow's gradients equal to float64 central finite differences of
+    that NumPy loss (rtol 1e-3), so the check does not trust TF's autodiff;
+  * after one full update, every actor, critic and target equal to one Adam
+    step (Keras's formula) and one soft update done in NumPy, in the
+    configured order.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import numpy_maddpg as ref
+from tf_maddpg import AgentSpec, Batch, MADDPGConfig, MADDPGLearner
+
+B = 32
+
+ADVERSARY_SPECS = (AgentSpec("adversary_0", 8, 5, True), AgentSpec("agent_0", 10, 5, True),
+                   AgentSpec("agent_1", 10, 5, True))
+MIXED_SPECS = (AgentSpec("mover", 6, 2, False, (-1.0, 0.0), (1.0, 2.0)),
+               AgentSpec("speaker", 7, 4, True),
+               AgentSpec("listener", 5, 3, False, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)))
+
+CASES = {
+    # The PyTorch reference's variant, with a large epsilon so that random rows occur.
+    "reference": (ADVERSARY_SPECS, dict(epsilon=0.3)),
+    # openai/maddpg's variant: Gumbel target actions, batch actions, clipping, simultaneous.
+    "original": (ADVERSARY_SPECS, dict(update_order="simultaneous", target_actions="gumbel",
+                                       other_actions="batch", epsilon=0.0, max_grad_norm=0.5)),
+    # Box and Discrete agents of different sizes, clipping on.
+    "mixed": (MIXED_SPECS, dict(epsilon=0.3, max_grad_norm=1.0)),
+}
+
+
+def make_case(name, seed=0):
+    specs, overrides = CASES[name]
+    config = MADDPGConfig(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
+                          tau=0.1, seed=seed, **overrides)
+    keras.utils.set_random_seed(seed)
+    learner = MADDPGLearner(specs, config)
+    rng = np.random.default_rng(seed)
+    return specs, config, learner, make_batch(specs, rng), learner.numpy_noise(B, rng)
+
+
+def make_batch(specs, rng):
+    """Random transitions; some terminated, some with an agent not alive (zeroed)."""
+    def action(spec):
+        if spec.discrete:
+            return np.eye(spec.action_dim, dtype=np.float32)[rng.integers(spec.action_dim, size=B)]
+        return rng.uniform(spec.low, spec.high, size=(B, spec.action_dim)).astype(np.float32)
+
+    alive = [(rng.uniform(size=B) > 0.15).astype(np.float32) for _ in specs]
+    terminated = [np.maximum(rng.uniform(size=B) < 0.2, a == 0).astype(np.float32) for a in alive]
+    obs = [rng.normal(size=(B, s.obs_dim)).astype(np.float32) * a[:, None]
+           for s, a in zip(specs, alive)]
+    next_obs = [rng.normal(size=(B, s.obs_dim)).astype(np.float32) * a[:, None]
+                for s, a in zip(specs, alive)]
+    actions = [action(s) * a[:, None] for s, a in zip(specs, alive)]
+    rewards = [rng.normal(size=B).astype(np.float32) * a for a in alive]
+    return Batch(tuple(obs), tuple(actions), tuple(rewards), tuple(next_obs),
+                 tuple(terminated), tuple(alive))
+
+
+def numpy_nets(learner):
+    return {kind: [[w.astype(np.float64) for w in m.get_weights()]
+                   for m in getattr(learner, kind)]
+            for kind in ("actors", "critics", "target_actors", "target_critics")}
+
+
+def numpy_batch(batch):
+    return Batch(*(tuple(np.asarray(a, np.float64) for a in field) for field in batch))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_losses_equal_numpy_forward_pass(case):
+    specs, config, learner, batch, noise = make_case(case)
+    nets, nbatch = numpy_nets(learner), numpy_batch(batch)
+    for i in range(len(specs)):
+        tf_critic = float(learner.critic_loss(i, batch, noise.target[i]))
+        tf_actor = float(learner.actor_loss(i, batch, noise.actor[i]))
+        np.testing.assert_allclose(
+            tf_critic, ref.critic_loss(i, nets, nbatch, noise.target[i], config, specs), rtol=1e-5)
+        np.testing.assert_allclose(
+            tf_actor, ref.actor_loss(i, nets, nbatch, noise.actor[i], config, specs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gradients_equal_finite_differences(case):
+    specs, config, learner, batch, noise = make_case(case)
+    nets, nbatch = numpy_nets(learner), numpy_batch(batch)
+    for i in range(len(specs)):
+        with tf.GradientTape() as tape:
+            loss = learner.critic_loss(i, batch, noise.target[i])
+        tf_grads = tape.gradient(loss, learner.critics[i].trainable_variables)
+        fd_grads = ref.finite_difference_grad(
+            lambda p: ref.critic_loss(i, ref.with_net(nets, "critics", i, p), nbatch,
+                                      noise.target[i], config, specs),
+            [p.copy() for p in nets["critics"][i]])
+        _assert_grads_close(tf_grads, fd_grads, f"critic {i}")
+
+        with tf.GradientTape() as tape:
+            loss = learner.actor_loss(i, batch, noise.actor[i])
+        tf_grads = tape.gradient(loss, learner.actors[i].trainable_variables)
+        anchor = [p.copy() for p in nets["actors"][i]]
+        fd_grads = ref.finite_difference_grad(
+            lambda p: ref.actor_loss(i, ref.with_net(nets, "actors", i, p), nbatch,
+                                     noise.actor[i], config, specs, anchor=anchor),
+            [p.copy() for p in nets["actors"][i]])
+        _assert_grads_close(tf_grads, fd_grads, f"actor {i}")
+
+
+def _assert_grads_close(tf_grads, fd_grads, what):
+    scale = max(np.max(np.abs(g)) for g in fd_grads)
+    assert scale > 1e-4, f"{what}: gradients vanish; the check would be vacuous"
+    for k, (g_tf, g_fd) in enumerate(zip(tf_grads, fd_grads)):
+        np.testing.assert_allclose(np.asarray(g_tf), g_fd, rtol=1e-3, atol=1e-5 * scale,
+                                   err_msg=f"{what}, variable {k}")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_full_update_equals_numpy_adam_and_soft_update(case):
+    specs, config, learner, batch, noise = make_case(case)
+    expected, expected_losses, _ = ref.full_update(numpy_nets(learner), numpy_batch(batch),
+                                                   noise, config, specs)
+    losses = learner.update_with_noise(batch, noise)
+
+    for (kind, i), value in expected_losses.items():
+        # Later losses in the sequential order see weights already stepped in
+        # float32, hence the small atol for losses that are near zero.
+        np.testing.assert_allclose(losses[f"loss/{kind}/{specs[i].name}"], value, rtol=1e-5,
+                                   atol=1e-6, err_msg=f"{kind} loss of agent {i}")
+    # Adam's first step is lr * g / (|g| + eps'), nearly lr * sign(g): for the rare
+    # gradient entry within a few eps' of zero, float32 round-off in g moves the
+    # step by up to ~1e-5. Every other entry agrees to 1e-6. A wrong order, sign,
+    # mask or target would move weights by ~lr = 1e-2.
+    changed, loose = 0, 0
+    for kind in ("actors", "critics", "target_actors", "target_critics"):
+        for i, model in enumerate(getattr(learner, kind)):
+            for k, (w_tf, w_np) in enumerate(zip(model.get_weights(), expected[kind][i])):
+                np.testing.assert_allclose(w_tf, w_np, rtol=1e-5, atol=1e-5,
+                                           err_msg=f"{kind}[{i}] variable {k}")
+                loose += np.sum(np.abs(w_tf - w_np) > 1e-6 + 1e-5 * np.abs(w_np))
+                changed += w_np.size
+    assert loose <= 0.001 * changed, f"{loose} of {changed} weights differ by more than 1e-6"
+
+
+def test_update_moves_every_network():
+    """A guard on the test above: the update really changes weights and targets."""
+    specs, config, learner, batch, noise = make_case("reference")
+    before = numpy_nets(learner)
+    learner.update_with_noise(batch, noise)
+    after = numpy_nets(learner)
+    for kind in before:
+        for i in range(len(specs)):
+            moved = max(np.max(np.abs(a - b)) for a, b in zip(after[kind][i], before[kind][i]))
+            assert moved > 1e-4, f"{kind}[{i}] did not move"
+
+
+def test_terminated_transitions_do_not_bootstrap_and_truncated_ones_do():
+    specs, config, learner, batch, noise = make_case("reference")
+    ones = tuple(np.ones(B, np.float32) for _ in specs)
+    zeros = tuple(np.zeros(B, np.float32) for _ in specs)
+    alive_batch = batch._replace(alive=ones, terminated=zeros)
+    terminated_batch = alive_batch._replace(terminated=ones)
+    # With terminated set, the target is the reward alone: loss = mean (Q - r)^2.
+    q = learner.critics[0](np.concatenate(alive_batch.obs + alive_batch.actions, axis=-1))
+    expected = np.mean((q.numpy()[:, 0] - alive_batch.rewards[0]) ** 2)
+    np.testing.assert_allclose(float(learner.critic_loss(0, terminated_batch, noise.target[0])),
+                               expected, rtol=1e-5)
+    # Not terminated (a truncated step is stored as not terminated): it bootstraps.
+    assert abs(float(learner.critic_loss(0, alive_batch, noise.target[0])) - expected) > 1e-3

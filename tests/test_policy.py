@@ -1,0 +1,80 @@
+"""Acting for all agents in one compiled call; saving and loading actors."""
+
+import keras
+import numpy as np
+import pytest
+
+from tf_maddpg import AgentSpec, MultiAgentPolicy, load_actors, make_actor, save_actors
+
+SPECS = (AgentSpec("disc", 6, 5, True), AgentSpec("box", 4, 2, False, (-1.0, 0.0), (1.0, 3.0)))
+
+
+def make_policy(**kwargs):
+    keras.utils.set_random_seed(0)
+    actors = [make_actor(s, (16, 16)) for s in SPECS]
+    return MultiAgentPolicy(SPECS, actors, seed=0, **kwargs), actors
+
+
+def random_obs(batch=None, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = lambda d: (d,) if batch is None else (batch, d)  # noqa: E731
+    return [rng.normal(size=shape(s.obs_dim)).astype(np.float32) for s in SPECS]
+
+
+def test_greedy_actions_are_the_keras_actors_functions():
+    policy, actors = make_policy()
+    obs = random_obs(batch=32)
+    disc, box = policy.act(obs, explore=False)
+    logits = actors[0](obs[0]).numpy()
+    np.testing.assert_array_equal(disc, np.eye(5)[np.argmax(logits, -1)])
+    np.testing.assert_allclose(box, actors[1](obs[1]).numpy(), rtol=1e-6)
+
+
+def test_single_observations_give_single_actions():
+    policy, _ = make_policy()
+    single = policy.act(random_obs(), explore=False)
+    assert [a.shape for a in single] == [(5,), (2,)]
+    batched = policy.act([o[None] for o in random_obs()], explore=False)
+    np.testing.assert_allclose(single[1], batched[1][0], rtol=1e-6)
+
+
+def test_exploring_actions_are_one_hot_or_within_the_bounds():
+    policy, _ = make_policy(exploration_noise=2.0)
+    disc, box = policy.act(random_obs(batch=500), explore=True)
+    np.testing.assert_array_equal(disc.sum(-1), 1.0)
+    assert set(np.unique(disc)) == {0.0, 1.0}
+    assert len(np.unique(np.argmax(disc, -1))) > 1
+    assert np.all(box[:, 0] >= -1) and np.all(box[:, 0] <= 1)
+    assert np.all(box[:, 1] >= 0) and np.all(box[:, 1] <= 3)
+    greedy_box = policy.act(random_obs(batch=500), explore=False)[1]
+    assert np.std(box - greedy_box) > 0.1
+
+
+def test_epsilon_one_explores_uniformly():
+    policy, _ = make_policy(epsilon=1.0)
+    obs = [np.repeat(o[None], 5000, axis=0) for o in random_obs()]
+    counts = np.bincount(np.argmax(policy.act(obs, explore=True)[0], -1), minlength=5)
+    assert np.all(np.abs(counts / 5000 - 0.2) < 0.03)
+
+
+def test_acting_traces_once_whatever_the_batch_size():
+    policy, _ = make_policy()
+    for batch in (None, 1, 7, 64, None):
+        policy.act(random_obs(batch=batch), explore=True)
+        policy.act(random_obs(batch=batch), explore=False)
+    assert policy._explore.experimental_get_tracing_count() == 1
+    assert policy._greedy.experimental_get_tracing_count() == 1
+
+
+def test_actors_round_trip_through_keras_files(tmp_path):
+    policy, actors = make_policy()
+    paths = save_actors(actors, SPECS, tmp_path / "actors")
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["disc.keras", "box.keras"]
+    loaded = load_actors(SPECS, tmp_path / "actors")
+    obs = random_obs(batch=8)
+    for a, b, o in zip(actors, loaded, obs):
+        np.testing.assert_allclose(a(o).numpy(), b(o).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="needs 9 -> 5"):
+        load_actors((AgentSpec("disc", 9, 5, True),), tmp_path / "actors")
+    with pytest.raises(FileNotFoundError, match="no saved actor for agent 'other'"):
+        load_actors((AgentSpec("other", 6, 5, True),), tmp_path / "actors")

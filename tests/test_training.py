@@ -1,0 +1,74 @@
+"""The training loop: schedule, outputs, and what happens when things go wrong."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tf_maddpg import MADDPGConfig, load_actors, train
+from toy_envs import LeavingEnv
+
+TINY = dict(batch_size=8, buffer_size=64, minimal_size=8, update_interval=2, hidden_sizes=(8,),
+            episode_length=5, eval_interval=2, eval_episodes=2)
+
+
+def test_train_runs_updates_and_writes_every_output(tmp_path):
+    config = MADDPGConfig(num_episodes=6, **TINY)
+    result = train(config, LeavingEnv, out_dir=str(tmp_path), verbose=False)
+    # 6 episodes of 5 steps: an update every 2 steps once 8 transitions are stored.
+    assert result.env_steps == 30
+    assert [row["episode"] for row in result.history] == [2, 4, 6]
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["episode", "env_steps", "wall_s",
+                             "return/walker", "return/runner", "return/pointer"]
+    assert [int(r["env_steps"]) for r in rows] == [10, 20, 30]
+    assert (tmp_path / "returns.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "config.json").read_text())["batch_size"] == 8
+    actors = load_actors(result.learner.specs, tmp_path / "actors")
+    obs = np.ones((1, 3), np.float32)
+    np.testing.assert_allclose(actors[0](obs), result.learner.actors[0](obs), rtol=1e-6)
+    # The agent that leaves early trained and evaluated without trouble.
+    assert all(np.isfinite(row["return/runner"]) for row in result.history)
+
+
+def test_same_seed_same_run():
+    config = MADDPGConfig(num_episodes=4, seed=3, **TINY)
+    a = train(config, LeavingEnv, verbose=False)
+    b = train(config, LeavingEnv, verbose=False)
+    for x, y in zip(a.learner.actors[0].get_weights(), b.learner.actors[0].get_weights()):
+        np.testing.assert_array_equal(x, y)
+    assert [r["return/walker"] for r in a.history] == [r["return/walker"] for r in b.history]
+
+
+class NaNRewardEnv(LeavingEnv):
+    def step(self, actions):
+        obs, rewards, terminated, truncated, infos = super().step(actions)
+        return obs, {a: float("nan") for a in rewards}, terminated, truncated, infos
+
+
+def test_a_nan_loss_stops_training_and_names_the_agent_and_the_loss():
+    config = MADDPGConfig(num_episodes=4, **TINY)
+    with pytest.raises(FloatingPointError, match="the critic loss of agent 'walker' became nan"):
+        train(config, NaNRewardEnv, verbose=False)
+
+
+class InterruptedEnv(LeavingEnv):
+    steps = 0
+
+    def step(self, actions):
+        InterruptedEnv.steps += 1
+        if InterruptedEnv.steps == 45:  # in episode 5, training and evaluation steps alike
+            raise KeyboardInterrupt
+        return super().step(actions)
+
+
+def test_ctrl_c_keeps_the_metrics_and_saves_the_actors(tmp_path):
+    config = MADDPGConfig(num_episodes=10, **TINY)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, InterruptedEnv, out_dir=str(tmp_path), verbose=False)
+    with open(tmp_path / "metrics.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2  # the evaluations after episodes 2 and 4
+    assert sorted(p.name for p in (tmp_path / "actors").iterdir()) == [
+        "pointer.keras", "runner.keras", "walker.keras"]

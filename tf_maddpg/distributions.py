@@ -1,0 +1,64 @@
+"""Discrete actions through Gumbel-softmax, continuous ones through a scaled tanh.
+
+Every random draw is an argument, so that a test (or the PyTorch reference)
+can feed the same noise and expect the same numbers.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+_TINY = 1e-20  # keeps log() finite; the same constant as the PyTorch reference
+
+
+def gumbel_from_uniform(uniform: tf.Tensor) -> tf.Tensor:
+    """Gumbel(0, 1) samples from Uniform(0, 1) ones: g = -log(-log(u))."""
+    return -tf.math.log(-tf.math.log(uniform + _TINY) + _TINY)
+
+
+def gumbel_softmax_sample(logits: tf.Tensor, uniform: tf.Tensor,
+                          temperature: float = 1.0) -> tf.Tensor:
+    """The soft relaxation: softmax((logits + g) / temperature). [B, A] -> [B, A]."""
+    return tf.nn.softmax((logits + gumbel_from_uniform(uniform)) / temperature, axis=-1)
+
+
+def epsilon_onehot(scores: tf.Tensor, explore_uniform: tf.Tensor,
+                   random_action: tf.Tensor, epsilon: float) -> tf.Tensor:
+    """One-hot argmax of ``scores``, each row replaced by a random action w.p. epsilon.
+
+    Args:
+      scores: [B, A] logits or probabilities.
+      explore_uniform: [B] Uniform(0, 1); a row explores when it is <= epsilon.
+      random_action: [B] int, the action a row takes when it explores.
+      epsilon: the exploration probability (0 gives the plain argmax).
+
+    Returns:
+      [B, A] one-hot float tensor, with no gradient.
+    """
+    depth = tf.shape(scores)[-1]
+    greedy = tf.one_hot(tf.argmax(scores, axis=-1), depth, dtype=scores.dtype)
+    if epsilon <= 0:
+        return greedy
+    random = tf.one_hot(random_action, depth, dtype=scores.dtype)
+    keep = explore_uniform > epsilon  # [B]
+    return tf.where(keep[:, None], greedy, random)
+
+
+def gumbel_softmax_hard(logits: tf.Tensor, uniform: tf.Tensor, explore_uniform: tf.Tensor,
+                        random_action: tf.Tensor, temperature: float = 1.0,
+                        epsilon: float = 0.0) -> tf.Tensor:
+    """Straight-through Gumbel-softmax: a one-hot value with the soft sample's gradient.
+
+    Returns ``hard - stop_gradient(soft) + soft``, where ``soft`` is
+    ``gumbel_softmax_sample`` and ``hard`` its ``epsilon_onehot``. [B, A].
+    """
+    soft = gumbel_softmax_sample(logits, uniform, temperature)
+    hard = epsilon_onehot(soft, explore_uniform, random_action, epsilon)
+    return tf.stop_gradient(hard - soft) + soft
+
+
+def squash_to_bounds(preactivation: tf.Tensor, low, high) -> tf.Tensor:
+    """tanh scaled to [low, high]: low + (tanh(x) + 1) * (high - low) / 2."""
+    low = tf.constant(low, preactivation.dtype)
+    high = tf.constant(high, preactivation.dtype)
+    return low + (tf.tanh(preactivation) + 1.0) * (0.5 * (high - low))

@@ -1,0 +1,185 @@
+"""The PettingZoo adapter: dicts keyed by agent name <-> lists in a fixed order.
+
+The order is ``possible_agents``. An agent that has left the episode (or has
+not joined it) still has its slot: a zero observation, a zero reward, and
+``alive`` False, so every list always has one entry per possible agent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+
+import numpy as np
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import aec_to_parallel
+
+from tf_maddpg.specs import AgentSpec
+
+
+class StepResult(NamedTuple):
+    """What ``EnvAdapter.step`` returns, one entry per agent in fixed order."""
+
+    obs: List[np.ndarray]
+    """Next observations (zeros for agents that are not in the episode)."""
+    rewards: List[float]
+    terminated: List[bool]
+    """True once the agent's episode has ended for good (no bootstrap). An
+    agent that was already gone before this step also reads True."""
+    truncated: List[bool]
+    """True when the episode was cut by a time limit (the value bootstraps)."""
+    infos: List[dict]
+
+
+class EnvAdapter:
+    """Wraps a PettingZoo environment so that it speaks fixed-order lists.
+
+    Args:
+      env: a PettingZoo ``ParallelEnv``, or an ``AECEnv`` (converted with
+        PettingZoo's own ``aec_to_parallel``).
+
+    Attributes:
+      env: the wrapped ``ParallelEnv``.
+      agents: agent names in the fixed order (``possible_agents``).
+      specs: one ``AgentSpec`` per agent, in that order.
+    """
+
+    def __init__(self, env):
+        if isinstance(env, AECEnv):
+            env = aec_to_parallel(env)
+        if not isinstance(env, ParallelEnv):
+            raise TypeError(f"expected a PettingZoo ParallelEnv or AECEnv, got {type(env).__name__}")
+        self.env = env
+        self.agents = tuple(env.possible_agents)
+        self.specs = tuple(
+            AgentSpec.from_spaces(a, env.observation_space(a), env.action_space(a))
+            for a in self.agents)
+        self._index = {a: i for i, a in enumerate(self.agents)}
+        self._alive = [False] * len(self.agents)
+
+    @property
+    def num_agents(self) -> int:
+        """Number of agent slots (len(possible_agents))."""
+        return len(self.agents)
+
+    @property
+    def alive(self) -> List[bool]:
+        """Which agents are in the episode now and will act on the next step."""
+        return list(self._alive)
+
+    @property
+    def done(self) -> bool:
+        """True when no agent is left in the episode (reset before stepping)."""
+        return not any(self._alive)
+
+    def reset(self, seed: Optional[int] = None) -> List[np.ndarray]:
+        """Starts an episode and returns the observations as a list."""
+        obs, _ = self.env.reset(seed=seed)
+        self._alive = [a in obs for a in self.agents]
+        return self._obs_list(obs)
+
+    def step(self, actions: Sequence[Any]) -> StepResult:
+        """Steps every agent that is alive.
+
+        Args:
+          actions: one action per agent slot. Discrete: an int, or a one-hot
+            or probability vector (its argmax is taken). Box: a vector,
+            clipped to the bounds. Entries of agents that are not alive are
+            ignored.
+
+        Returns:
+          A ``StepResult`` of lists in agent order.
+        """
+        if len(actions) != self.num_agents:
+            raise ValueError(f"step() needs {self.num_agents} actions (one per agent in "
+                             f"{self.agents}), got {len(actions)}")
+        if self.done:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        was_alive = self._alive
+        action_dict = {a: self._to_env_action(spec, act)
+                       for a, spec, act, alive in zip(self.agents, self.specs, actions, was_alive)
+                       if alive}
+        obs, rewards, terminated, truncated, infos = self.env.step(action_dict)
+        still_in = set(getattr(self.env, "agents", ()))
+        term = [bool(terminated.get(a, not alive)) for a, alive in zip(self.agents, was_alive)]
+        trunc = [bool(truncated.get(a, False)) for a in self.agents]
+        self._alive = [alive and a in still_in and not t and not tr
+                       for a, alive, t, tr in zip(self.agents, was_alive, term, trunc)]
+        return StepResult(
+            obs=self._obs_list(obs),
+            rewards=[float(rewards.get(a, 0.0)) for a in self.agents],
+            terminated=term,
+            truncated=trunc,
+            infos=[infos.get(a, {}) for a in self.agents])
+
+    def to_list(self, values: Dict[str, Any], fill: Any = None) -> list:
+        """A dict keyed by agent name -> a list in agent order (``fill`` where missing)."""
+        return [values.get(agent, fill) for agent in self.agents]
+
+    def to_dict(self, values: Sequence[Any], only_alive: bool = False) -> Dict[str, Any]:
+        """A list in agent order -> a dict keyed by agent name."""
+        if len(values) != self.num_agents:
+            raise ValueError(f"expected {self.num_agents} values, got {len(values)}")
+        return {a: v for a, v, alive in zip(self.agents, values, self._alive)
+                if alive or not only_alive}
+
+    def close(self) -> None:
+        """Closes the wrapped environment."""
+        self.env.close()
+
+    def _obs_list(self, obs: Dict[str, Any]) -> List[np.ndarray]:
+        return [np.asarray(obs[a], np.float32) if a in obs else np.zeros(s.obs_dim, np.float32)
+                for a, s in zip(self.agents, self.specs)]
+
+    @staticmethod
+    def _to_env_action(spec: AgentSpec, action):
+        if spec.discrete:
+            action = np.asarray(action)
+            if action.ndim == 0:
+                index = int(action)
+            elif action.shape == (spec.action_dim,):
+                index = int(np.argmax(action))
+            else:
+                raise ValueError(f"agent {spec.name!r}: a Discrete({spec.action_dim}) action "
+                                 f"must be an int or a vector of {spec.action_dim}, "
+                                 f"got shape {action.shape}")
+            if not 0 <= index < spec.action_dim:
+                raise ValueError(f"agent {spec.name!r}: action {index} is outside "
+                                 f"Discrete({spec.action_dim})")
+            return index
+        action = np.asarray(action, np.float32).reshape(-1)
+        if action.shape != (spec.action_dim,):
+            raise ValueError(f"agent {spec.name!r}: a Box action needs {spec.action_dim} "
+                             f"values, got {action.shape[0]}")
+        return np.clip(action, np.float32(spec.low), np.float32(spec.high))
+
+
+# --- Scenario registry -----------------------------------------------------------------
+
+def known_scenarios() -> List[str]:
+    """The mpe2 scenario modules installed here, e.g. ``simple_adversary_v3``."""
+    import mpe2
+    return sorted(m.name for m in pkgutil.iter_modules(mpe2.__path__)
+                  if not m.name.startswith("_") and m.name != "all_modules")
+
+
+def make_env(scenario: str, max_cycles: int = 25, **kwargs) -> EnvAdapter:
+    """Builds an mpe2 scenario's ``parallel_env`` wrapped in an ``EnvAdapter``.
+
+    Args:
+      scenario: the module name, e.g. ``"simple_adversary_v3"`` (an
+        ``"mpe2."`` prefix is accepted).
+      max_cycles: steps per episode.
+      **kwargs: passed to the scenario (``continuous_actions``, ``N``, ...).
+
+    Raises:
+      ValueError: the scenario is unknown (the message lists the known ones).
+    """
+    name = scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario
+    known = known_scenarios()
+    if name not in known:
+        raise ValueError(f"unknown scenario {scenario!r}; known mpe2 scenarios: "
+                         f"{', '.join(known)}")
+    module = importlib.import_module(f"mpe2.{name}")
+    return EnvAdapter(module.parallel_env(max_cycles=max_cycles, **kwargs))

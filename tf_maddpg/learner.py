@@ -1,0 +1,259 @@
+"""The MADDPG update: every agent's critic, actor and targets in one compiled call.
+
+Notation: ``i`` is the agent being updated, ``j`` any agent; ``B`` the batch
+size. Critic inputs are ``[obs_1..obs_N, act_1..act_N]`` concatenated. An
+agent that is not alive in a transition is zeros in every critic input and
+its own losses skip that transition.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Sequence, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_maddpg.buffer import Batch
+from tf_maddpg.config import MADDPGConfig
+from tf_maddpg.distributions import (epsilon_onehot, gumbel_softmax_hard,
+                                     gumbel_softmax_sample, squash_to_bounds)
+from tf_maddpg.networks import actor_preactivation_model, make_actor, make_critic
+from tf_maddpg.specs import AgentSpec
+
+
+class ActionNoise(NamedTuple):
+    """The random numbers behind one agent's relaxed or epsilon-greedy action.
+
+    Attributes:
+      uniform: [B, action_dim] Uniform(0, 1), turned into Gumbel noise.
+      explore: [B] Uniform(0, 1); a row takes ``random_action`` when it is
+        <= epsilon.
+      random_action: [B] int32 in [0, action_dim).
+    """
+
+    uniform: tf.Tensor
+    explore: tf.Tensor
+    random_action: tf.Tensor
+
+
+class UpdateNoise(NamedTuple):
+    """All the noise of one update, so that a test can fix it.
+
+    ``target[i][j]`` is agent j's noise for its target action in agent i's
+    critic loss; ``actor[i][j]`` is agent j's noise for its action in agent
+    i's actor loss.
+    """
+
+    target: Tuple[Tuple[ActionNoise, ...], ...]
+    actor: Tuple[Tuple[ActionNoise, ...], ...]
+
+
+def masked_mean(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Mean of ``values`` [B] over the rows where ``mask`` [B] is 1."""
+    return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+class MADDPGLearner:
+    """Actors, critics, their targets and optimizers, and the update that trains them.
+
+    Args:
+      specs: one ``AgentSpec`` per agent, in the adapter's order.
+      config: the hyperparameters.
+
+    Attributes:
+      actors, critics, target_actors, target_critics: one Keras model per agent.
+      actor_optimizers, critic_optimizers: one Adam per network.
+    """
+
+    def __init__(self, specs: Sequence[AgentSpec], config: MADDPGConfig):
+        self.specs = tuple(specs)
+        self.config = config
+        hidden = config.hidden_sizes
+        self.actors = [make_actor(s, hidden, f"actor_{s.name}") for s in self.specs]
+        self.critics = [make_critic(self.specs, hidden, f"critic_{s.name}") for s in self.specs]
+        self.target_actors = [make_actor(s, hidden, f"target_actor_{s.name}") for s in self.specs]
+        self.target_critics = [make_critic(self.specs, hidden, f"target_critic_{s.name}")
+                               for s in self.specs]
+        for online, target in zip(self.actors + self.critics,
+                                  self.target_actors + self.target_critics):
+            target.set_weights(online.get_weights())
+        self._actor_pre = [actor_preactivation_model(a, s) for a, s in zip(self.actors, self.specs)]
+        self.actor_optimizers = [self._adam(config.actor_lr, a) for a in self.actors]
+        self.critic_optimizers = [self._adam(config.critic_lr, c) for c in self.critics]
+        self.generator = tf.random.Generator.from_seed(config.seed + 1)
+
+        self.batch_signature = Batch(*(
+            tuple(tf.TensorSpec([None] + shape(s), tf.float32) for s in self.specs)
+            for shape in (lambda s: [s.obs_dim], lambda s: [s.action_dim], lambda s: [],
+                          lambda s: [s.obs_dim], lambda s: [], lambda s: [])))
+        noise_row = tuple(ActionNoise(tf.TensorSpec([None, s.action_dim], tf.float32),
+                                      tf.TensorSpec([None], tf.float32),
+                                      tf.TensorSpec([None], tf.int32)) for s in self.specs)
+        self.noise_signature = UpdateNoise((noise_row,) * len(self.specs),
+                                           (noise_row,) * len(self.specs))
+        self._step = tf.function(self._update_step, jit_compile=config.jit_compile,
+                                 input_signature=[self.batch_signature, self.noise_signature])
+        self._sample_and_step = tf.function(
+            lambda batch: self._step(batch, self.sample_noise(tf.shape(batch.rewards[0])[0])),
+            input_signature=[self.batch_signature])
+
+    def _adam(self, learning_rate: float, model: keras.Model) -> keras.optimizers.Optimizer:
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate,
+                                          epsilon=self.config.adam_epsilon)
+        optimizer.build(model.trainable_variables)
+        return optimizer
+
+    # --- Public entry points ---------------------------------------------------------
+
+    def update(self, batch: Batch) -> Dict[str, float]:
+        """One update of every agent with fresh noise; returns the losses.
+
+        Returns:
+          ``{"loss/critic/<agent>": float, "loss/actor/<agent>": float, ...}``.
+        """
+        return {k: float(v) for k, v in self._sample_and_step(batch).items()}
+
+    def update_with_noise(self, batch: Batch, noise: UpdateNoise) -> Dict[str, float]:
+        """One update of every agent with the given noise (for exact tests)."""
+        return {k: float(v) for k, v in self._step(batch, noise).items()}
+
+    def sample_noise(self, batch_size) -> UpdateNoise:
+        """Draws an update's noise from ``self.generator``."""
+        return UpdateNoise(*(
+            tuple(tuple(self._action_noise(batch_size, s) for s in self.specs)
+                  for _ in self.specs)
+            for _ in range(2)))
+
+    def numpy_noise(self, batch_size: int, rng: np.random.Generator) -> UpdateNoise:
+        """Draws an update's noise with NumPy (tests and cross-framework checks)."""
+        def draw(spec):
+            return ActionNoise(
+                rng.uniform(size=(batch_size, spec.action_dim)).astype(np.float32),
+                rng.uniform(size=batch_size).astype(np.float32),
+                rng.integers(0, spec.action_dim, size=batch_size).astype(np.int32))
+        return UpdateNoise(*(tuple(tuple(draw(s) for s in self.specs) for _ in self.specs)
+                             for _ in range(2)))
+
+    # --- Losses (public so that each can be tested alone) ------------------------------
+
+    def critic_loss(self, i: int, batch: Batch, target_noise: Sequence[ActionNoise]) -> tf.Tensor:
+        """Agent i's TD loss: masked mean of (Q_i(x, a) - y)^2.
+
+        y = r_i + gamma * (1 - terminated_i) * Q'_i(x', a'), with a'_j from the
+        target actors. Truncated transitions are not terminated: they bootstrap.
+        """
+        next_alive = [a * (1.0 - t) for a, t in zip(batch.alive, batch.terminated)]  # [B] each
+        next_actions = [self._target_action(j, batch.next_obs[j], target_noise[j])
+                        for j in range(len(self.specs))]
+        q_next = self._q(self.target_critics[i], batch.next_obs, next_actions, next_alive)  # [B]
+        y = batch.rewards[i] + self.config.gamma * (1.0 - batch.terminated[i]) * q_next
+        q = self._q(self.critics[i], batch.obs, batch.actions, batch.alive)
+        return masked_mean(tf.square(q - tf.stop_gradient(y)), batch.alive[i])
+
+    def actor_loss(self, i: int, batch: Batch, actor_noise: Sequence[ActionNoise]) -> tf.Tensor:
+        """Agent i's policy loss: -masked mean of Q_i(x, a_1..mu_i(o_i)..a_N) + logits_l2 term.
+
+        Agent i's action is a straight-through Gumbel-softmax sample (Discrete)
+        or its actor's output (Box); the regulariser is on the raw outputs
+        before the relaxation or squashing.
+        """
+        spec, noise = self.specs[i], actor_noise[i]
+        raw = self._actor_pre[i](batch.obs[i])  # [B, A_i] logits or pre-tanh values
+        if spec.discrete:
+            own_action = gumbel_softmax_hard(raw, noise.uniform, noise.explore, noise.random_action,
+                                             self.config.gumbel_temperature, self.config.epsilon)
+        else:
+            own_action = squash_to_bounds(raw, spec.low, spec.high)
+        actions = []
+        for j, spec_j in enumerate(self.specs):
+            if j == i:
+                actions.append(own_action)
+            elif self.config.other_actions == "batch":
+                actions.append(batch.actions[j])
+            else:
+                actions.append(self._current_action(j, batch.obs[j], actor_noise[j]))
+        q = self._q(self.critics[i], batch.obs, actions, batch.alive)
+        regulariser = masked_mean(tf.reduce_mean(tf.square(raw), axis=-1), batch.alive[i])
+        return -masked_mean(q, batch.alive[i]) + self.config.logits_l2 * regulariser
+
+    # --- The compiled update ------------------------------------------------------------
+
+    def _update_step(self, batch: Batch, noise: UpdateNoise) -> Dict[str, tf.Tensor]:
+        losses = {}
+        n = len(self.specs)
+        if self.config.update_order == "sequential":
+            # Both references: agent by agent, critic then actor; agent i's actor
+            # loss goes through its new critic and the already updated actors j < i.
+            for i in range(n):
+                losses.update(self._apply_critic(i, *self._critic_grads(i, batch, noise)))
+                losses.update(self._apply_actor(i, *self._actor_grads(i, batch, noise)))
+        else:
+            # Every gradient from the pre-update weights, then every step.
+            critic_grads = [self._critic_grads(i, batch, noise) for i in range(n)]
+            actor_grads = [self._actor_grads(i, batch, noise) for i in range(n)]
+            for i in range(n):
+                losses.update(self._apply_critic(i, *critic_grads[i]))
+                losses.update(self._apply_actor(i, *actor_grads[i]))
+        self._soft_update_targets()
+        return losses
+
+    def _critic_grads(self, i, batch, noise):
+        with tf.GradientTape() as tape:
+            loss = self.critic_loss(i, batch, noise.target[i])
+        return loss, tape.gradient(loss, self.critics[i].trainable_variables)
+
+    def _actor_grads(self, i, batch, noise):
+        with tf.GradientTape() as tape:
+            loss = self.actor_loss(i, batch, noise.actor[i])
+        return loss, tape.gradient(loss, self.actors[i].trainable_variables)
+
+    def _apply_critic(self, i, loss, grads):
+        self._apply(self.critic_optimizers[i], self.critics[i], grads)
+        return {f"loss/critic/{self.specs[i].name}": loss}
+
+    def _apply_actor(self, i, loss, grads):
+        self._apply(self.actor_optimizers[i], self.actors[i], grads)
+        return {f"loss/actor/{self.specs[i].name}": loss}
+
+    def _apply(self, optimizer, model, grads):
+        if self.config.max_grad_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    def _soft_update_targets(self):
+        tau = self.config.tau
+        for online, target in zip(self.actors + self.critics,
+                                  self.target_actors + self.target_critics):
+            for t, s in zip(target.weights, online.weights):
+                t.assign(t * (1.0 - tau) + s * tau)
+
+    # --- Pieces --------------------------------------------------------------------------
+
+    def _q(self, critic, obs, actions, alive) -> tf.Tensor:
+        """Q [B] of the joint (obs, actions), with dead agents' entries zeroed."""
+        masks = [m[:, None] for m in alive]
+        joint = tf.concat([o * m for o, m in zip(obs, masks)]
+                          + [a * m for a, m in zip(actions, masks)], axis=-1)
+        return tf.squeeze(critic(joint), axis=-1)
+
+    def _target_action(self, j, next_obs, noise: ActionNoise) -> tf.Tensor:
+        out = self.target_actors[j](next_obs)
+        if not self.specs[j].discrete:
+            return out
+        if self.config.target_actions == "gumbel":
+            return gumbel_softmax_sample(out, noise.uniform, self.config.gumbel_temperature)
+        return epsilon_onehot(out, noise.explore, noise.random_action, self.config.epsilon)
+
+    def _current_action(self, j, obs, noise: ActionNoise) -> tf.Tensor:
+        out = self.actors[j](obs)
+        if not self.specs[j].discrete:
+            return out
+        return epsilon_onehot(out, noise.explore, noise.random_action, self.config.epsilon)
+
+    def _action_noise(self, batch_size, spec: AgentSpec) -> ActionNoise:
+        g = self.generator
+        return ActionNoise(
+            g.uniform([batch_size, spec.action_dim]),
+            g.uniform([batch_size]),
+            g.uniform([batch_size], 0, spec.action_dim, dtype=tf.int32))

@@ -1,0 +1,70 @@
+"""Reward plots: per-agent evaluation return against training episode."""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Sequence
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+
+Rows = Sequence[Dict[str, float]]
+
+
+def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) -> None:
+    """Draws one line per agent (every ``return/<agent>`` column) and saves a PNG.
+
+    Args:
+      rows: evaluation rows, each with ``episode`` and ``return/<agent>`` keys.
+      path: where to write the image.
+      title: the figure title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if rows:
+        episodes = [r["episode"] for r in rows]
+        for key in _return_keys(rows):
+            ax.plot(episodes, [r[key] for r in rows], label=key[len("return/"):])
+    _finish(fig, ax, path, title)
+
+
+def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
+                            title: str | None = None) -> None:
+    """Per-agent mean return over several runs (seeds), with a min-max band.
+
+    Args:
+      runs: one list of evaluation rows per run; the curves cover the
+        episodes that every run reached.
+      path: where to write the image.
+      title: the figure title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    length = min(len(rows) for rows in runs)
+    episodes = [r["episode"] for r in runs[0][:length]]
+    for key in _return_keys(runs[0]):
+        values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
+        line, = ax.plot(episodes, values.mean(axis=0),
+                        label=f"{key[len('return/'):]} (mean of {len(runs)})")
+        ax.fill_between(episodes, values.min(axis=0), values.max(axis=0),
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    _finish(fig, ax, path, title)
+
+
+def _return_keys(rows: Rows):
+    return [k for k in rows[0] if k.startswith("return/")]
+
+
+def _finish(fig, ax, path, title):
+    if ax.lines:
+        ax.legend(loc="best")
+    ax.set_xlabel("training episode")
+    ax.set_ylabel("mean evaluation return (greedy)")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
