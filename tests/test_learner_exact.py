@@ -174,3 +174,30 @@ def test_terminated_transitions_do_not_bootstrap_and_truncated_ones_do():
                                expected, rtol=1e-5)
     # Not terminated (a truncated step is stored as not terminated): it bootstraps.
     assert abs(float(learner.critic_loss(0, alive_batch, noise.target[0])) - expected) > 1e-3
+
+
+def test_xla_update_equals_the_graph_update():
+    specs, config, learner, batch, noise = make_case("reference")
+    keras.utils.set_random_seed(0)
+    xla = MADDPGLearner(specs, config.replace(jit_compile=True))
+    for kind in ("actors", "critics", "target_actors", "target_critics"):
+        for a, b in zip(getattr(learner, kind), getattr(xla, kind)):
+            b.set_weights(a.get_weights())
+    losses = learner.update_with_noise(batch, noise)
+    xla_losses = xla.update_with_noise(batch, noise)
+    for key in losses:
+        np.testing.assert_allclose(xla_losses[key], losses[key], rtol=1e-5, atol=1e-6)
+    for a, b in zip(learner.actors + learner.target_critics, xla.actors + xla.target_critics):
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_allclose(wb, wa, rtol=1e-5, atol=1e-5)
+
+
+def test_the_update_traces_once():
+    specs, config, learner, batch, noise = make_case("mixed")
+    for _ in range(3):
+        learner.update(batch)
+        learner.update_with_noise(batch, noise)
+    half = Batch(*(tuple(a[: B // 2] for a in field) for field in batch))
+    learner.update(half)  # another batch size: no new trace either
+    assert learner._sample_and_step.experimental_get_tracing_count() == 1
+    assert learner._step.experimental_get_tracing_count() == 1

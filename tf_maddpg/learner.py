@@ -49,6 +49,26 @@ class UpdateNoise(NamedTuple):
     actor: Tuple[Tuple[ActionNoise, ...], ...]
 
 
+def batch_signature(specs: Sequence[AgentSpec]) -> Batch:
+    """The ``tf.TensorSpec`` of every field of a ``Batch`` (any batch size)."""
+    def per_agent(shape_of):
+        return tuple(tf.TensorSpec([None, *shape_of(s)], tf.float32) for s in specs)
+    return Batch(obs=per_agent(lambda s: [s.obs_dim]),
+                 actions=per_agent(lambda s: [s.action_dim]),
+                 rewards=per_agent(lambda s: []),
+                 next_obs=per_agent(lambda s: [s.obs_dim]),
+                 terminated=per_agent(lambda s: []),
+                 alive=per_agent(lambda s: []))
+
+
+def noise_signature(specs: Sequence[AgentSpec]) -> UpdateNoise:
+    """The ``tf.TensorSpec`` of every field of an ``UpdateNoise``."""
+    row = tuple(ActionNoise(uniform=tf.TensorSpec([None, s.action_dim], tf.float32),
+                            explore=tf.TensorSpec([None], tf.float32),
+                            random_action=tf.TensorSpec([None], tf.int32)) for s in specs)
+    return UpdateNoise(target=(row,) * len(specs), actor=(row,) * len(specs))
+
+
 def masked_mean(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     """Mean of ``values`` [B] over the rows where ``mask`` [B] is 1."""
     return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
@@ -83,15 +103,8 @@ class MADDPGLearner:
         self.critic_optimizers = [self._adam(config.critic_lr, c) for c in self.critics]
         self.generator = tf.random.Generator.from_seed(config.seed + 1)
 
-        self.batch_signature = Batch(*(
-            tuple(tf.TensorSpec([None] + shape(s), tf.float32) for s in self.specs)
-            for shape in (lambda s: [s.obs_dim], lambda s: [s.action_dim], lambda s: [],
-                          lambda s: [s.obs_dim], lambda s: [], lambda s: [])))
-        noise_row = tuple(ActionNoise(tf.TensorSpec([None, s.action_dim], tf.float32),
-                                      tf.TensorSpec([None], tf.float32),
-                                      tf.TensorSpec([None], tf.int32)) for s in self.specs)
-        self.noise_signature = UpdateNoise((noise_row,) * len(self.specs),
-                                           (noise_row,) * len(self.specs))
+        self.batch_signature = batch_signature(self.specs)
+        self.noise_signature = noise_signature(self.specs)
         self._step = tf.function(self._update_step, jit_compile=config.jit_compile,
                                  input_signature=[self.batch_signature, self.noise_signature])
         self._sample_and_step = tf.function(

@@ -12,6 +12,8 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 Rows = Sequence[Dict[str, float]]
+# Agents that share a reward draw identical curves: vary the dash so both show.
+_STYLES = ["-", "--", ":", "-."] * 64
 
 
 def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) -> None:
@@ -25,8 +27,8 @@ def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if rows:
         episodes = [r["episode"] for r in rows]
-        for key in _return_keys(rows):
-            ax.plot(episodes, [r[key] for r in rows], label=key[len("return/"):])
+        for key, style in zip(_return_keys(rows), _STYLES):
+            ax.plot(episodes, [r[key] for r in rows], style, label=key[len("return/"):])
     _finish(fig, ax, path, title)
 
 
@@ -43,9 +45,9 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
     fig, ax = plt.subplots(figsize=(7, 4.2))
     length = min(len(rows) for rows in runs)
     episodes = [r["episode"] for r in runs[0][:length]]
-    for key in _return_keys(runs[0]):
+    for key, style in zip(_return_keys(runs[0]), _STYLES):
         values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
-        line, = ax.plot(episodes, values.mean(axis=0),
+        line, = ax.plot(episodes, values.mean(axis=0), style,
                         label=f"{key[len('return/'):]} (mean of {len(runs)})")
         ax.fill_between(episodes, values.min(axis=0), values.max(axis=0),
                         color=line.get_color(), alpha=0.2, linewidth=0)
@@ -53,6 +55,7 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
 
 
 def _return_keys(rows: Rows):
+    """The ``return/<agent>`` keys of a row, in column order."""
     return [k for k in rows[0] if k.startswith("return/")]
 
 
