@@ -144,13 +144,13 @@ def train(config: MADDPGConfig = MADDPGConfig(), scenario: EnvSource = "simple_a
                 history.append(row)
                 log.evaluation(row, history, bar)
     except KeyboardInterrupt:
-        bar.close()
         log.finish(learner, specs, history, interrupted=True)
         raise
-    bar.close()
+    finally:
+        bar.close()
+        env.close()
+        eval_env.close()
     log.finish(learner, specs, history, interrupted=False)
-    env.close()
-    eval_env.close()
     return TrainingResult(learner, policy, history, env_steps, time.perf_counter() - start)
 
 
