@@ -12,11 +12,12 @@ agents' observations and actions, and the sequential update.
 Why this threshold. With the reference settings, measured on 2 CPU cores:
 a uniformly random policy scores -23 per agent on the evaluation episodes,
 untrained actors -30 to -42; after 1,600 episodes seeds 0, 1, 2 and 3
-score -14.6 to -15.6 (seed 0 here: -15.3). -19 sits 4 above random and 3.5
-below the worst of those seeds. Broken updates, checked by hand with the
-same seed and schedule, end far below it: the actor loss with its sign
+score -14.6 to -15.6 on 20 evaluation episodes, seed 0 -15.3 on the 100
+used here. -19 sits 4 above random and 3.4 under the worst of those seeds.
+Broken updates end far from it (same seed and schedule; run them with
+``python tests/break_the_update.py KIND``): the actor loss with its sign
 flipped -48.0; the actor taking its own action from the batch, so that no
-critic gradient reaches it, -24.2; the critic trained with the rewards set
+critic gradient reaches it, -24.2; the critic trained with every reward set
 to zero -36.7.
 
 It takes about a minute here (1,600 episodes, 400 updates).
