@@ -122,7 +122,7 @@ def actor_loss(i, nets, batch, noise_i, cfg, specs, anchor=None):
 def finite_difference_grad(loss_of, params, h=1e-6):
     """Central differences of ``loss_of(params)`` w.r.t. every entry of every array."""
     grads = []
-    for k, p in enumerate(params):
+    for p in params:
         g = np.zeros_like(p)
         for idx in np.ndindex(p.shape):
             old = p[idx]

@@ -1,5 +1,7 @@
 """The config: the reference's defaults, validation that names the field."""
 
+import dataclasses
+
 import pytest
 
 from tf_maddpg import MADDPGConfig
@@ -45,7 +47,7 @@ def test_bad_values_raise_value_errors_that_name_the_field(field, value, message
 
 def test_frozen_and_replace_validates_again():
     c = MADDPGConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.gamma = 0.5
     assert c.replace(gamma=0.5).gamma == 0.5
     with pytest.raises(ValueError):

@@ -179,7 +179,7 @@ class MADDPGLearner:
         else:
             own_action = squash_to_bounds(raw, spec.low, spec.high)
         actions = []
-        for j, spec_j in enumerate(self.specs):
+        for j in range(len(self.specs)):
             if j == i:
                 actions.append(own_action)
             elif self.config.other_actions == "batch":
