@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Dict, Sequence
 
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 Rows = Sequence[Dict[str, float]]
 # Agents that share a reward draw identical curves: vary the dash so both show.
-_STYLES = ["-", "--", ":", "-."] * 64
+_STYLES = ("-", "--", ":", "-.")
 
 
 def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) -> None:
@@ -27,7 +28,7 @@ def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if rows:
         episodes = [r["episode"] for r in rows]
-        for key, style in zip(_return_keys(rows), _STYLES):
+        for key, style in zip(_return_keys(rows), itertools.cycle(_STYLES)):
             ax.plot(episodes, [r[key] for r in rows], style, label=key[len("return/"):])
     _finish(fig, ax, path, title)
 
@@ -45,7 +46,7 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
     fig, ax = plt.subplots(figsize=(7, 4.2))
     length = min(len(rows) for rows in runs)
     episodes = [r["episode"] for r in runs[0][:length]]
-    for key, style in zip(_return_keys(runs[0]), _STYLES):
+    for key, style in zip(_return_keys(runs[0]), itertools.cycle(_STYLES)):
         values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
         line, = ax.plot(episodes, values.mean(axis=0), style,
                         label=f"{key[len('return/'):]} (mean of {len(runs)})")
