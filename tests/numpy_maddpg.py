@@ -2,7 +2,7 @@
 
 Nothing here imports TensorFlow: losses are plain forward passes, gradients
 are central finite differences of those losses, and the optimizer step is
-Adam written out by hand (Keras's formula). The learner must agree with it.
+Adam written out by hand (PyTorch's formula, which ``TorchAdam`` follows). The learner must agree with it.
 """
 
 from __future__ import annotations
@@ -144,13 +144,12 @@ def clip_global_norm(grads, max_norm):
 
 
 def adam_first_step(params, grads, lr, epsilon, beta_1=0.9, beta_2=0.999):
-    """Keras 3's Adam update at step 1, from zero moments."""
-    alpha = lr * np.sqrt(1 - beta_2) / (1 - beta_1)
+    """torch.optim.Adam's update at step 1, from zero moments."""
     out = []
     for p, g in zip(params, grads):
-        m = (1 - beta_1) * g
-        v = (1 - beta_2) * g ** 2
-        out.append(p - m * alpha / (np.sqrt(v) + epsilon))
+        m_hat = (1 - beta_1) * g / (1 - beta_1)
+        v_hat = (1 - beta_2) * g ** 2 / (1 - beta_2)
+        out.append(p - lr * m_hat / (np.sqrt(v_hat) + epsilon))
     return out
 
 

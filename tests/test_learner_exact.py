@@ -6,7 +6,7 @@ and fixed noise must give:
   * TensorFlow's gradients equal to float64 central finite differences of
     that NumPy loss (rtol 1e-3), so the check does not trust TF's autodiff;
   * after one full update, every actor, critic and target equal to one Adam
-    step (Keras's formula) and one soft update done in NumPy, in the
+    step (PyTorch's formula, see TorchAdam) and one soft update done in NumPy, in the
     configured order.
 """
 
@@ -134,15 +134,16 @@ def test_full_update_equals_numpy_adam_and_soft_update(case):
         # float32, hence the small atol for losses that are near zero.
         np.testing.assert_allclose(losses[f"loss/{kind}/{specs[i].name}"], value, rtol=1e-5,
                                    atol=1e-6, err_msg=f"{kind} loss of agent {i}")
-    # Adam's first step is lr * g / (|g| + eps'), nearly lr * sign(g): for the rare
-    # gradient entry within a few eps' of zero, float32 round-off in g moves the
-    # step by up to ~1e-5. Every other entry agrees to 1e-6. A wrong order, sign,
-    # mask or target would move weights by ~lr = 1e-2.
+    # Adam's first step is lr * g / (|g| + eps), nearly lr * sign(g): for the rare
+    # gradient entry within a few eps = 1e-8 of zero, float32 round-off in g moves
+    # the step by up to a few 1e-5 (lr = 1e-2). Every other entry agrees to 1e-6,
+    # and at most 0.1% may not. A wrong order, sign, mask or target would move
+    # many weights by ~lr.
     changed, loose = 0, 0
     for kind in ("actors", "critics", "target_actors", "target_critics"):
         for i, model in enumerate(getattr(learner, kind)):
             for k, (w_tf, w_np) in enumerate(zip(model.get_weights(), expected[kind][i])):
-                np.testing.assert_allclose(w_tf, w_np, rtol=1e-5, atol=1e-5,
+                np.testing.assert_allclose(w_tf, w_np, rtol=1e-5, atol=1e-4,
                                            err_msg=f"{kind}[{i}] variable {k}")
                 loose += np.sum(np.abs(w_tf - w_np) > 1e-6 + 1e-5 * np.abs(w_np))
                 changed += w_np.size

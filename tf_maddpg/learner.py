@@ -19,6 +19,7 @@ from tf_maddpg.config import MADDPGConfig
 from tf_maddpg.distributions import (epsilon_onehot, gumbel_softmax_hard,
                                      gumbel_softmax_sample, squash_to_bounds)
 from tf_maddpg.networks import actor_preactivation_model, make_actor, make_critic
+from tf_maddpg.optimizers import TorchAdam
 from tf_maddpg.specs import AgentSpec
 
 
@@ -83,7 +84,8 @@ class MADDPGLearner:
 
     Attributes:
       actors, critics, target_actors, target_critics: one Keras model per agent.
-      actor_optimizers, critic_optimizers: one Adam per network.
+      actor_optimizers, critic_optimizers: one Adam per network (PyTorch's
+        epsilon placement, see ``TorchAdam``).
     """
 
     def __init__(self, specs: Sequence[AgentSpec], config: MADDPGConfig):
@@ -112,8 +114,7 @@ class MADDPGLearner:
             input_signature=[self.batch_signature])
 
     def _adam(self, learning_rate: float, model: keras.Model) -> keras.optimizers.Optimizer:
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate,
-                                          epsilon=self.config.adam_epsilon)
+        optimizer = TorchAdam(learning_rate=learning_rate, epsilon=self.config.adam_epsilon)
         optimizer.build(model.trainable_variables)
         return optimizer
 
