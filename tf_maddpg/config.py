@@ -8,7 +8,10 @@ it. ``MADDPGConfig.original()`` gives the settings of openai/maddpg
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
 import math
 import numbers
 from typing import Optional, Tuple
@@ -93,6 +96,9 @@ class MADDPGConfig:
     """Greedy episodes per evaluation."""
     seed: int = 0
     """Seeds TensorFlow, NumPy and the environments."""
+    checkpoint_interval: int = 500
+    """Save a checkpoint every this many episodes (and at the end) when the
+    run has an output folder."""
 
     def __post_init__(self):
         # Accept lists (from JSON or a command line) for the tuple field.
@@ -117,7 +123,7 @@ class MADDPGConfig:
                    allowed=f"an integer between batch_size ({self.batch_size}) "
                            f"and buffer_size ({self.buffer_size})")
         for name in ("update_interval", "episode_length", "num_episodes",
-                     "eval_interval", "eval_episodes"):
+                     "eval_interval", "eval_episodes", "checkpoint_interval"):
             _check_int(self, name, low=1)
         _check_float(self, "gumbel_temperature", low=0.0, low_open=True)
         _check_float(self, "epsilon", low=0.0, high=1.0)
@@ -156,6 +162,18 @@ class MADDPGConfig:
         values = dataclasses.asdict(self)
         values["hidden_sizes"] = list(self.hidden_sizes)
         return values
+
+
+@functools.lru_cache(maxsize=None)
+def field_docs() -> dict:
+    """Each field's one-paragraph description, read from its docstring in this file."""
+    tree = ast.parse(inspect.getsource(MADDPGConfig))
+    docs, body = {}, tree.body[0].body
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
 
 
 def _is_int(value) -> bool:

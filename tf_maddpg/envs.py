@@ -124,6 +124,10 @@ class EnvAdapter:
         return {a: v for a, v, alive in zip(self.agents, values, self._alive)
                 if alive or not only_alive}
 
+    def render(self):
+        """The wrapped env's ``render()``: an RGB frame when made with ``render_mode="rgb_array"``."""
+        return self.env.render()
+
     def close(self) -> None:
         """Closes the wrapped environment."""
         self.env.close()

@@ -8,8 +8,11 @@ from typing import Dict, List, Sequence
 
 
 def metric_columns(agent_names: Sequence[str]) -> List[str]:
-    """The CSV columns: episode, env_steps, wall_s, then return/<agent> per agent."""
-    return ["episode", "env_steps", "wall_s"] + [f"return/{a}" for a in agent_names]
+    """The CSV columns: episode, env_steps, wall_s, return/<agent> per agent, then
+    the mean losses since the previous evaluation, loss/critic/<agent> and
+    loss/actor/<agent> (nan before the first update)."""
+    return (["episode", "env_steps", "wall_s"] + [f"return/{a}" for a in agent_names]
+            + [f"loss/{kind}/{a}" for kind in ("critic", "actor") for a in agent_names])
 
 
 class MetricsCSV:
@@ -34,6 +37,10 @@ class MetricsCSV:
 
 
 def read_metrics(path: str | os.PathLike) -> List[Dict[str, float]]:
-    """Reads a metrics CSV into a list of rows with float values."""
+    """Reads a metrics CSV into a list of rows: int counters, float values."""
     with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: int(float(v)) if k in _COUNTERS else float(v) for k, v in row.items()}
+                for row in csv.DictReader(f)]
+
+
+_COUNTERS = ("episode", "env_steps")

@@ -1,27 +1,35 @@
 """The training loop and evaluation: the one place that knows every piece.
 
 Data flows one way: environment -> adapter -> policy (act) -> buffer ->
-learner -> the policy's actors.
+learner -> the policy's actors. With an output folder the loop also writes
+the run folder (``tf_maddpg.runs``), checkpoints that resume exactly, and
+stops cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
+import shutil
+import signal
+import sys
+import threading
 import time
 from typing import Callable, Dict, List, Optional, Union
 
 import keras
 import numpy as np
+import tensorflow as tf
 from tqdm.auto import tqdm
 
+from tf_maddpg import runs
 from tf_maddpg.buffer import ReplayBuffer
+from tf_maddpg.checkpoint import Progress, TrainingCheckpoint
 from tf_maddpg.config import MADDPGConfig
 from tf_maddpg.envs import EnvAdapter, make_env
 from tf_maddpg.learner import MADDPGLearner
-from tf_maddpg.metrics import MetricsCSV, metric_columns
+from tf_maddpg.metrics import MetricsCSV, metric_columns, read_metrics
 from tf_maddpg.plotting import plot_returns
 from tf_maddpg.policy import MultiAgentPolicy, save_actors
 
@@ -40,9 +48,12 @@ class TrainingResult:
     Attributes:
       learner: the trained networks (``learner.actors`` are the policies).
       policy: acts with ``learner.actors``.
-      history: one dict per evaluation (the rows of metrics.csv).
-      env_steps: training env steps taken.
-      wall_s: seconds from start to end, evaluation included.
+      history: one dict per evaluation (the rows of metrics.csv), resumed
+        runs included.
+      env_steps: training env steps taken, over every resumed session.
+      wall_s: seconds of training, over every resumed session.
+      episodes: training episodes completed.
+      interrupted: the run stopped early on Ctrl-C (after saving a checkpoint).
     """
 
     learner: MADDPGLearner
@@ -50,6 +61,8 @@ class TrainingResult:
     history: List[Dict[str, float]]
     env_steps: int
     wall_s: float
+    episodes: int = 0
+    interrupted: bool = False
 
 
 def build_env(source: EnvSource, config: MADDPGConfig, env_kwargs: Optional[dict] = None) -> EnvAdapter:
@@ -58,6 +71,15 @@ def build_env(source: EnvSource, config: MADDPGConfig, env_kwargs: Optional[dict
         return make_env(source, max_cycles=config.episode_length, **(env_kwargs or {}))
     env = source()
     return env if isinstance(env, EnvAdapter) else EnvAdapter(env)
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of training episode ``episode`` (1-based) of a run seeded ``seed``.
+
+    Every episode is seeded on its own, so a resumed run meets the same
+    start states as an unbroken one.
+    """
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
 def run_episode(policy: MultiAgentPolicy, env: EnvAdapter, max_steps: int,
@@ -83,7 +105,7 @@ def evaluate(policy: MultiAgentPolicy, env: EnvAdapter, episodes: int, max_steps
 
 def train(config: MADDPGConfig = MADDPGConfig(), scenario: EnvSource = "simple_adversary_v3",
           *, env_kwargs: Optional[dict] = None, out_dir: Optional[str] = None,
-          verbose: bool = True) -> TrainingResult:
+          verbose: bool = True, resume: bool = False, overwrite: bool = False) -> TrainingResult:
     """Trains MADDPG on a PettingZoo environment.
 
     Args:
@@ -91,67 +113,231 @@ def train(config: MADDPGConfig = MADDPGConfig(), scenario: EnvSource = "simple_a
       scenario: an mpe2 scenario name (``"simple_adversary_v3"``) or a
         zero-argument function that returns a PettingZoo env (or an EnvAdapter).
       env_kwargs: scenario options for a named scenario (``continuous_actions``...).
-      out_dir: if given, receives ``config.json``, ``metrics.csv`` (one row per
-        evaluation), ``returns.png`` (refreshed at every evaluation) and the
-        trained actors under ``actors/``; actors are saved also when the run
-        is interrupted with Ctrl-C.
-      verbose: show a progress bar and print the evaluation table.
+      out_dir: the run folder (see ``tf_maddpg.runs``): config, metrics,
+        plot, TensorBoard events, checkpoints every
+        ``config.checkpoint_interval`` episodes and at the end, the actors
+        and their SavedModels.
+      verbose: show a progress bar (plain lines when stderr is not a
+        terminal) and print the evaluation table.
+      resume: continue the run in ``out_dir`` from its newest readable
+        checkpoint; ``config`` must equal the run's except for
+        ``num_episodes``, the new total. The result is the same as a run
+        that was never stopped.
+      overwrite: replace a run that ``out_dir`` already holds.
+
+    The first Ctrl-C finishes the current episode, saves a checkpoint and
+    returns with ``interrupted=True``; a second one stops at once (raising
+    ``KeyboardInterrupt``) and keeps the last checkpoint.
 
     Returns:
       A ``TrainingResult``.
 
     Raises:
-      FloatingPointError: a loss became NaN or infinite (the message names it).
+      FloatingPointError: a loss became NaN or infinite (the message names
+        the agent and the loss); the last good checkpoint is kept.
+      RunFolderError: ``out_dir`` holds another run (without ``resume`` or
+        ``overwrite``), or not the run being resumed.
+      CheckpointError: no checkpoint of the run could be restored.
     """
+    if resume and not out_dir:
+        raise ValueError("resume=True needs out_dir, the folder of the run to continue")
+    run_info = _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite)
+    if run_info is not None:
+        env_kwargs = run_info.env_kwargs
+
     keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow
     rng = np.random.default_rng(config.seed)
     env = build_env(scenario, config, env_kwargs)
     eval_env = build_env(scenario, config, env_kwargs)
-    specs = env.specs
-    names = env.agents
-    learner = MADDPGLearner(specs, config)
-    policy = MultiAgentPolicy(specs, learner.actors, config.gumbel_temperature, config.epsilon,
-                              config.exploration_noise, seed=config.seed + 2)
-    buffer = ReplayBuffer(specs, config.buffer_size)
-    log = _RunLog(out_dir, names, config, verbose)
-
-    start = time.perf_counter()
-    env_steps, history = 0, []
-    bar = tqdm(total=config.num_episodes, unit="ep", disable=None if verbose else True,
-               dynamic_ncols=True)
     try:
-        for episode in range(1, config.num_episodes + 1):
-            obs = env.reset(seed=config.seed if episode == 1 else None)
-            for _ in range(config.episode_length):
-                alive = env.alive
-                actions = policy.act(obs, explore=True)
-                step = env.step(actions)
-                buffer.add(obs, actions, step.rewards, step.obs, step.terminated, alive)
-                obs = step.obs
-                env_steps += 1
-                if len(buffer) >= config.minimal_size and env_steps % config.update_interval == 0:
-                    losses = learner.update(buffer.sample(config.batch_size, rng))
-                    _check_finite(losses, env_steps)
-                if env.done:
-                    break
-            bar.update(1)
-            if episode % config.eval_interval == 0:
-                returns = evaluate(policy, eval_env, config.eval_episodes, config.episode_length,
-                                   seed=config.seed + EVAL_SEED_OFFSET)
-                row = {"episode": episode, "env_steps": env_steps,
-                       "wall_s": round(time.perf_counter() - start, 2)}
-                row.update({f"return/{a}": float(r) for a, r in zip(names, returns)})
-                history.append(row)
-                log.evaluation(row, history, bar)
-    except KeyboardInterrupt:
-        log.finish(learner, specs, history, interrupted=True)
-        raise
+        if run_info is not None:
+            runs.check_same_agents(out_dir, run_info.specs, env.specs)
+        loop = _TrainingLoop(config, env, eval_env, rng, out_dir, verbose)
+        if resume:
+            loop.restore()
+        else:
+            loop.start(scenario if isinstance(scenario, str) else None, env_kwargs)
+        return loop.run()
     finally:
-        bar.close()
         env.close()
         eval_env.close()
-    log.finish(learner, specs, history, interrupted=False)
-    return TrainingResult(learner, policy, history, env_steps, time.perf_counter() - start)
+
+
+def _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite):
+    """Checks the run folder; returns the RunInfo of the run being resumed."""
+    if not out_dir:
+        return None
+    if resume:
+        info = runs.read_run(out_dir)
+        if isinstance(scenario, str) and info.scenario not in (None, scenario):
+            raise runs.RunFolderError(f"{out_dir} is a run of {info.scenario}, not {scenario}")
+        if env_kwargs and dict(env_kwargs) != info.env_kwargs:
+            raise runs.RunFolderError(f"{out_dir} was run with scenario options "
+                                      f"{info.env_kwargs}, not {dict(env_kwargs)}")
+        changed = [f"{k} ({info.config.to_dict()[k]!r} -> {v!r})"
+                   for k, v in config.to_dict().items()
+                   if k != "num_episodes" and info.config.to_dict()[k] != v]
+        if changed:
+            raise runs.RunFolderError(
+                f"resuming {out_dir} with a different config: {', '.join(changed)}; only "
+                "num_episodes may change (start a new run to change anything else)")
+        return info
+    if runs.holds_run(out_dir):
+        if not overwrite:
+            raise runs.RunFolderError(
+                f"{out_dir} already holds a run; continue it with --resume {out_dir} "
+                "(resume=True), replace it with --overwrite, or choose another output folder")
+        for name in (runs.CHECKPOINT_DIR, runs.TENSORBOARD_DIR, runs.ACTORS_DIR,
+                     runs.SAVED_MODEL_DIR):
+            shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
+    return None
+
+
+class _TrainingLoop:
+    """One training session: fresh or resumed, with or without a run folder."""
+
+    def __init__(self, config, env, eval_env, rng, out_dir, verbose):
+        self.config = config
+        self.env = env
+        self.eval_env = eval_env
+        self.rng = rng
+        self.out_dir = out_dir
+        self.names = env.agents
+        self.learner = MADDPGLearner(env.specs, config)
+        self.policy = MultiAgentPolicy(env.specs, self.learner.actors, config.gumbel_temperature,
+                                       config.epsilon, config.exploration_noise,
+                                       seed=config.seed + 2)
+        self.buffer = ReplayBuffer(env.specs, config.buffer_size)
+        self.progress = Progress()
+        self.history: List[Dict[str, float]] = []
+        self.checkpoint = None
+        self.saved_episode = None
+        if out_dir:
+            self.checkpoint = TrainingCheckpoint(os.path.join(out_dir, runs.CHECKPOINT_DIR),
+                                                 self.learner, self.policy, self.buffer, rng)
+        self.log = _RunLog(out_dir, self.names, verbose)
+
+    def start(self, scenario_name, env_kwargs):
+        if self.out_dir:
+            runs.write_run_files(self.out_dir, scenario_name, env_kwargs, self.env.specs,
+                                 self.config)
+        self.log.open(history=[])
+
+    def restore(self):
+        self.progress = self.checkpoint.restore()
+        self.saved_episode = self.progress.episode
+        self.history = [row for row in read_metrics(os.path.join(self.out_dir, runs.METRICS_FILE))
+                        if row["episode"] <= self.progress.episode]
+        runs.write_run_files(self.out_dir, *self._run_identity(), self.env.specs, self.config)
+        self.log.open(history=self.history)
+        self.log.say(f"resumed {self.out_dir} at episode {self.progress.episode} "
+                     f"({self.progress.env_steps} env steps)")
+
+    def _run_identity(self):
+        info = runs.read_run(self.out_dir)
+        return info.scenario, info.env_kwargs
+
+    def run(self) -> TrainingResult:
+        config, progress = self.config, self.progress
+        session_start, wall_before = time.perf_counter(), progress.wall_s
+        steps_before, eval_s = progress.env_steps, 0.0
+        interrupted = False
+        self.log.start_bar(config.num_episodes, progress.episode)
+        try:
+            with _StopOnCtrlC(self.log) as stop:
+                while progress.episode < config.num_episodes and not stop.requested:
+                    self._train_episode(progress.episode + 1)
+                    progress.episode += 1
+                    progress.wall_s = wall_before + time.perf_counter() - session_start
+                    rate = (progress.env_steps - steps_before) / max(
+                        progress.wall_s - wall_before - eval_s, 1e-9)
+                    self.log.episode_done(rate)
+                    if progress.episode % config.eval_interval == 0:
+                        started = time.perf_counter()
+                        self._evaluate(rate)
+                        eval_s += time.perf_counter() - started
+                    if self.checkpoint and progress.episode % config.checkpoint_interval == 0:
+                        self._save_checkpoint()
+                interrupted = stop.requested
+        except FloatingPointError as error:
+            raise FloatingPointError(f"{error} {self._kept_checkpoint()}") from None
+        except KeyboardInterrupt:
+            self.log.say(f"stopped at once: {self._kept_checkpoint()}")
+            raise
+        finally:
+            self.log.close_bar()
+        if self.checkpoint and self.saved_episode != progress.episode:
+            self._save_checkpoint()
+        self._finish(interrupted)
+        return TrainingResult(self.learner, self.policy, self.history, progress.env_steps,
+                              progress.wall_s, progress.episode, interrupted)
+
+    def _train_episode(self, episode: int) -> None:
+        config, env, progress = self.config, self.env, self.progress
+        obs = env.reset(seed=episode_seed(config.seed, episode))
+        for _ in range(config.episode_length):
+            alive = env.alive
+            actions = self.policy.act(obs, explore=True)
+            step = env.step(actions)
+            self.buffer.add(obs, actions, step.rewards, step.obs, step.terminated, alive)
+            obs = step.obs
+            progress.env_steps += 1
+            if (len(self.buffer) >= config.minimal_size
+                    and progress.env_steps % config.update_interval == 0):
+                losses = self.learner.update(self.buffer.sample(config.batch_size, self.rng))
+                _check_finite(losses, progress.env_steps)
+                progress.num_updates += 1
+                progress.loss_count += 1
+                for key, value in losses.items():
+                    progress.loss_sums[key] = progress.loss_sums.get(key, 0.0) + value
+            if env.done:
+                break
+
+    def _evaluate(self, rate: float) -> None:
+        config, progress = self.config, self.progress
+        returns = evaluate(self.policy, self.eval_env, config.eval_episodes,
+                           config.episode_length, seed=config.seed + EVAL_SEED_OFFSET)
+        row = {"episode": progress.episode, "env_steps": progress.env_steps,
+               "wall_s": round(progress.wall_s, 2)}
+        row.update({f"return/{a}": float(r) for a, r in zip(self.names, returns)})
+        for kind in ("critic", "actor"):
+            for name in self.names:
+                key = f"loss/{kind}/{name}"
+                row[key] = (progress.loss_sums.get(key, 0.0) / progress.loss_count
+                            if progress.loss_count else math.nan)
+        progress.loss_sums, progress.loss_count = {}, 0
+        self.history.append(row)
+        self.log.evaluation(row, self.history, rate)
+
+    def _save_checkpoint(self) -> None:
+        self.checkpoint.save(self.progress)
+        save_actors(self.learner.actors, self.env.specs,
+                    os.path.join(self.out_dir, runs.ACTORS_DIR))
+        self.saved_episode = self.progress.episode
+
+    def _kept_checkpoint(self) -> str:
+        if not self.checkpoint:
+            return "(no output folder, so no checkpoint)."
+        if self.saved_episode is None:
+            return "No checkpoint was written yet."
+        return (f"The last good checkpoint (episode {self.saved_episode}) is kept in "
+                f"{self.checkpoint.directory}.")
+
+    def _finish(self, interrupted: bool) -> None:
+        if not self.out_dir:
+            return
+        if self.history:
+            plot_returns(self.history, os.path.join(self.out_dir, runs.PLOT_FILE))
+        if interrupted:
+            self.log.say(f"stopped at episode {self.progress.episode}, checkpoint saved; "
+                         f"continue with: tf-maddpg train --resume {self.out_dir}")
+            return
+        from tf_maddpg.export import export_actors
+
+        export_actors(self.learner.actors, self.env.specs,
+                      os.path.join(self.out_dir, runs.SAVED_MODEL_DIR))
+        self.log.say(f"done: metrics, plot, checkpoints, actors and SavedModels are in "
+                     f"{self.out_dir}")
 
 
 def _check_finite(losses: Dict[str, float], env_steps: int) -> None:
@@ -164,39 +350,94 @@ def _check_finite(losses: Dict[str, float], env_steps: int) -> None:
                 "NaN or huge values.")
 
 
-class _RunLog:
-    """Everything a run writes: the printed table, metrics.csv, returns.png, actors."""
+class _StopOnCtrlC:
+    """The first Ctrl-C asks the loop to stop after the episode; a second stops at once.
 
-    def __init__(self, out_dir, names, config, verbose):
+    Only the main thread can handle signals; elsewhere Ctrl-C raises as usual.
+    """
+
+    def __init__(self, log):
+        self.log = log
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.log.say("Ctrl-C: finishing this episode, then saving a checkpoint "
+                     "(press Ctrl-C again to stop at once)")
+
+
+class _RunLog:
+    """Everything a run shows and writes: the bar, the table, metrics.csv, returns.png, TensorBoard."""
+
+    def __init__(self, out_dir, names, verbose):
         self.out_dir = out_dir
         self.names = names
         self.verbose = verbose
         self.csv = None
+        self.writer = None
+        self.bar = None
         self.header_printed = False
-        if out_dir:
-            os.makedirs(out_dir, exist_ok=True)
-            with open(os.path.join(out_dir, "config.json"), "w") as f:
-                json.dump(config.to_dict(), f, indent=2)
-            self.csv = MetricsCSV(os.path.join(out_dir, "metrics.csv"), metric_columns(names))
+        self.latest = ""
 
-    def evaluation(self, row, history, bar):
-        if self.csv:
-            self.csv.write(row)
-            plot_returns(history, os.path.join(self.out_dir, "returns.png"))
-        if self.verbose:
-            if not self.header_printed:
-                bar.write(f"{'episode':>8} {'env_steps':>10} {'wall_s':>8} "
-                          + " ".join(f"{n:>12}" for n in self.names))
-                self.header_printed = True
-            bar.write(f"{row['episode']:>8} {row['env_steps']:>10} {row['wall_s']:>8.1f} "
-                      + " ".join(f"{row[f'return/{n}']:>12.2f}" for n in self.names))
-
-    def finish(self, learner, specs, history, interrupted):
+    def open(self, history):
         if not self.out_dir:
             return
-        if history:
-            plot_returns(history, os.path.join(self.out_dir, "returns.png"))
-        save_actors(learner.actors, specs, os.path.join(self.out_dir, "actors"))
+        columns = metric_columns(self.names)
+        self.csv = MetricsCSV(os.path.join(self.out_dir, runs.METRICS_FILE), columns)
+        for row in history:
+            self.csv.write({k: row.get(k, math.nan) for k in columns})
+        self.writer = tf.summary.create_file_writer(
+            os.path.join(self.out_dir, runs.TENSORBOARD_DIR))
+
+    def start_bar(self, total, done):
+        # A bar on a terminal; elsewhere (a log file, CI) only the table's lines.
+        interactive = self.verbose and sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=done, unit="ep", disable=not interactive,
+                        dynamic_ncols=True)
+
+    def episode_done(self, rate):
+        self.bar.update(1)
+        if not self.bar.disable:
+            self.bar.set_postfix_str(f"{rate:.0f} steps/s{self.latest}", refresh=False)
+
+    def close_bar(self):
+        if self.bar is not None:
+            self.bar.close()
+
+    def say(self, message):
         if self.verbose:
-            state = "stopped early" if interrupted else "done"
-            print(f"{state}: metrics, plot and actors are in {self.out_dir}")
+            (self.bar.write if self.bar is not None else print)(message)
+            sys.stdout.flush()
+
+    def evaluation(self, row, history, rate):
+        if self.csv:
+            self.csv.write(row)
+            plot_returns(history, os.path.join(self.out_dir, runs.PLOT_FILE))
+            with self.writer.as_default(step=int(row["env_steps"])):
+                for key, value in row.items():
+                    if key.startswith(("return/", "loss/")) and math.isfinite(value):
+                        tf.summary.scalar(key, value)
+                tf.summary.scalar("env_steps_per_s", rate)
+            self.writer.flush()
+        self.latest = " | " + " ".join(f"{n} {row[f'return/{n}']:.2f}" for n in self.names)
+        if not self.verbose:
+            return
+        if not self.header_printed:
+            self.say(f"{'episode':>8} {'env_steps':>10} {'steps/s':>8} {'wall_s':>8} "
+                     + " ".join(f"{n:>12}" for n in self.names))
+            self.header_printed = True
+        self.say(f"{row['episode']:>8} {row['env_steps']:>10} {rate:>8.0f} "
+                 f"{row['wall_s']:>8.1f} "
+                 + " ".join(f"{row[f'return/{n}']:>12.2f}" for n in self.names))

@@ -1,0 +1,171 @@
+"""The tf-maddpg command line: every subcommand, its outputs, and its errors."""
+
+import dataclasses
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_maddpg import MADDPGConfig
+from tf_maddpg.cli import CommandError, config_from, main
+
+FAST = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
+        "--minimal-size", "32", "--update-interval", "10", "--hidden-sizes", "16", "16",
+        "--checkpoint-interval", "2"]
+
+
+def run(capsys, *argv):
+    """Runs the command in-process; returns (exit status, stdout, stderr)."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse: --help and usage errors
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A short simple_adversary_v3 run made with the command line (subprocess: the real script)."""
+    out = tmp_path_factory.mktemp("runs") / "adv"
+    done = subprocess.run(["tf-maddpg", "train", "simple_adversary_v3", *FAST, "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "export", "plot", "list-envs"])
+def test_every_subcommand_has_help(capsys, command):
+    status, out, _ = run(capsys, command, "--help")
+    assert status == 0 and "usage: tf-maddpg " + command in out
+
+
+def test_train_help_documents_every_config_field(capsys):
+    _, out, _ = run(capsys, "train", "--help")
+    for field in dataclasses.fields(MADDPGConfig):
+        assert "--" + field.name.replace("_", "-") in out
+    assert "--episodes" in out and "--resume" in out and "--config" in out
+    assert "Soft target update rate" in out  # the field's docstring is its help
+
+
+def test_list_envs_shows_agents_and_sizes(capsys):
+    status, out, _ = run(capsys, "list-envs")
+    assert status == 0
+    line = next(line for line in out.splitlines() if line.startswith("simple_adversary_v3"))
+    assert "adversary_0, agent_0, agent_1" in line and "8, 10, 10" in line and "5, 5, 5" in line
+    assert "simple_reference_v3" in out and "50, 50" in out
+
+
+def test_an_unknown_scenario_lists_the_known_ones(capsys):
+    status, _, err = run(capsys, "train", "simple_adversry_v3")
+    assert status == 2
+    assert "unknown scenario 'simple_adversry_v3'. Did you mean simple_adversary_v3?" in err
+    assert "simple_spread_v3" in err
+
+
+def test_bad_config_options_are_refused_with_the_reason(capsys, tmp_path):
+    status, _, err = run(capsys, "train", "simple_v3", "--no-such-field", "1")
+    assert status == 2 and "unrecognized arguments: --no-such-field" in err
+    status, _, err = run(capsys, "train", "simple_v3", "--gamma", "2")
+    assert status == 2 and "MADDPGConfig.gamma=2.0 is invalid: expected a finite float in [0, 1]" in err
+    status, _, err = run(capsys, "train", "simple_v3", "--update-order", "random")
+    assert status == 2 and "invalid choice: 'random'" in err
+    config = tmp_path / "c.yaml"
+    config.write_text("gama: 0.9\n")
+    status, _, err = run(capsys, "train", "simple_v3", "--config", str(config))
+    assert status == 2 and "unknown config field 'gama' (did you mean gamma?)" in err
+
+
+def test_config_comes_from_defaults_then_file_then_options(tmp_path):
+    yaml_file = tmp_path / "c.yaml"
+    yaml_file.write_text("gamma: 0.9\nhidden-sizes: [32, 32]\nmax_grad_norm: null\ntau: 0.05\n")
+    config = config_from(str(yaml_file), {"tau": 0.02})
+    assert (config.gamma, config.hidden_sizes, config.max_grad_norm, config.tau) == (
+        0.9, (32, 32), None, 0.02)
+    assert config.batch_size == MADDPGConfig().batch_size
+    json_file = tmp_path / "c.json"
+    json_file.write_text(json.dumps({"update_order": "simultaneous", "jit_compile": True}))
+    assert config_from(str(json_file), {}).update_order == "simultaneous"
+    with pytest.raises(CommandError, match="cannot read --config"):
+        config_from(str(tmp_path / "missing.yaml"), {})
+
+
+def test_train_writes_the_run_folder(trained):
+    out, stdout = trained
+    names = sorted(os.listdir(out))
+    assert names == ["actors", "checkpoints", "config.json", "metrics.csv", "returns.png",
+                     "run.json", "saved_model", "tensorboard"]
+    assert "episode  env_steps  steps/s" in stdout and "\r" not in stdout  # plain lines
+    assert json.loads((out / "config.json").read_text())["hidden_sizes"] == [16, 16]
+    assert json.loads((out / "run.json").read_text())["scenario"] == "simple_adversary_v3"
+    tags = set()
+    for path in glob.glob(str(out / "tensorboard" / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    assert {"return/adversary_0", "return/agent_0", "loss/critic/agent_1", "loss/actor/agent_1",
+            "env_steps_per_s"} <= tags
+
+
+def test_evaluate_prints_the_returns_and_renders_a_gif(capsys, trained, tmp_path):
+    out, _ = trained
+    gif = tmp_path / "episode.gif"
+    status, stdout, err = run(capsys, "evaluate", str(out), "--episodes", "2", "--render", str(gif))
+    assert status == 0, err
+    assert "greedy returns over 2 episodes" in stdout
+    assert [line.split()[0] for line in stdout.splitlines()[2:5]] == [
+        "adversary_0", "agent_0", "agent_1"]
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_export_writes_savedmodels_that_act_like_the_actors(capsys, trained, tmp_path):
+    out, _ = trained
+    status, stdout, err = run(capsys, "export", str(out), "--out", str(tmp_path / "exported"))
+    assert status == 0, err
+    actor = tf.saved_model.load(str(tmp_path / "exported" / "agent_0"))
+    obs = np.random.default_rng(0).normal(size=(16, 10)).astype(np.float32)
+    keras_actor = keras.models.load_model(str(out / "actors" / "agent_0.keras"))
+    np.testing.assert_array_equal(actor.serving_default(obs=tf.constant(obs))["action"].numpy(),
+                                  np.argmax(keras_actor(obs), axis=-1))
+
+
+def test_plot_draws_one_run_or_several(capsys, trained, tmp_path):
+    out, _ = trained
+    for runs in ([out], [out, out]):
+        png = tmp_path / f"{len(runs)}.png"
+        status, _, err = run(capsys, "plot", *map(str, runs), "--out", str(png))
+        assert status == 0, err
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    status, _, err = run(capsys, "plot", str(tmp_path), "--out", str(tmp_path / "x.png"))
+    assert status == 1 and "has no metrics.csv" in err
+
+
+def test_resume_from_the_command_line_and_its_errors(capsys, trained, tmp_path):
+    out, _ = trained
+    status, _, err = run(capsys, "train", "--resume", str(out), "--gamma", "0.9")
+    assert status == 2 and "only --episodes may change when resuming; remove --gamma" in err
+    status, _, err = run(capsys, "train", "--resume", str(tmp_path))
+    assert status == 1 and "is not a tf_maddpg run folder" in err
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--resume", str(out))
+    assert status == 1 and "is a run of simple_adversary_v3, not simple_spread_v3" in err
+    status, _, err = run(capsys, "train", "simple_adversary_v3", "--out", str(out))
+    assert status == 1 and "already holds a run" in err
+
+    (tmp_path / "copy").mkdir()
+    copy = tmp_path / "copy" / "adv"
+    subprocess.run(["cp", "-r", str(out), str(copy)], check=True)
+    status, stdout, err = run(capsys, "train", "--resume", str(copy), "--episodes", "6", "--quiet")
+    assert status == 0, err
+    with open(copy / "metrics.csv") as f:
+        assert [line.split(",")[0] for line in f][1:] == ["2", "4", "6"]
+
+
+def test_python_dash_m_runs_the_command():
+    done = subprocess.run([sys.executable, "-m", "tf_maddpg", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "list-envs" in done.stdout

@@ -1,0 +1,168 @@
+"""Checkpoints that resume a run exactly: networks, optimizers, noise, counters and replay.
+
+One checkpoint is a TensorFlow checkpoint (``tf.train.CheckpointManager``:
+every actor, critic, target and optimizer, both random generators of the
+graph code, the counters and the NumPy generator's state) plus the replay
+buffer in ``buffer-<episode>.npz`` beside it. The buffer is written first,
+under a temporary name renamed into place; the manager then writes the
+TensorFlow files and, last, its index. A run killed at any moment leaves
+the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import re
+import warnings
+from typing import List, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from tf_maddpg.buffer import ReplayBuffer
+from tf_maddpg.learner import MADDPGLearner
+from tf_maddpg.policy import MultiAgentPolicy
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint of a run folder could be restored."""
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where a run is: the counters a checkpoint keeps besides the networks.
+
+    Attributes:
+      episode: training episodes completed.
+      env_steps: training env steps taken.
+      num_updates: updates done.
+      wall_s: seconds of training so far, over every resumed session.
+      loss_sums: per loss key, the sum of its values since the last evaluation.
+      loss_count: updates since the last evaluation.
+    """
+
+    episode: int = 0
+    env_steps: int = 0
+    num_updates: int = 0
+    wall_s: float = 0.0
+    loss_sums: dict = dataclasses.field(default_factory=dict)
+    loss_count: int = 0
+
+
+class TrainingCheckpoint:
+    """Saves and restores everything a run needs to go on as if never stopped.
+
+    Args:
+      directory: the checkpoint folder (``RUN_DIR/checkpoints``).
+      learner, policy, buffer: the run's pieces; restored in place.
+      rng: the NumPy generator that samples the replay buffer; restored in place.
+      max_to_keep: checkpoints kept (the older ones are the fallback when
+        the newest cannot be read).
+    """
+
+    def __init__(self, directory: str, learner: MADDPGLearner, policy: MultiAgentPolicy,
+                 buffer: ReplayBuffer, rng: np.random.Generator, max_to_keep: int = 2):
+        self.directory = directory
+        self.buffer = buffer
+        self.rng = rng
+        self._state = tf.Variable("", dtype=tf.string, trainable=False)
+        self._checkpoint = tf.train.Checkpoint(
+            actors=learner.actors, critics=learner.critics,
+            target_actors=learner.target_actors, target_critics=learner.target_critics,
+            actor_optimizers=learner.actor_optimizers,
+            critic_optimizers=learner.critic_optimizers,
+            update_noise=learner.generator, exploration_noise=policy.generator,
+            state=self._state)
+        self.manager = tf.train.CheckpointManager(self._checkpoint, directory,
+                                                  max_to_keep=max_to_keep, checkpoint_name="ckpt")
+
+    @property
+    def checkpoints(self) -> List[str]:
+        """Checkpoint prefixes on disk, oldest first."""
+        listed = list(self.manager.checkpoints)
+        found = glob.glob(os.path.join(self.directory, "ckpt-*.index"))
+        prefixes = set(listed) | {p[: -len(".index")] for p in found}
+        return sorted(prefixes, key=_number)
+
+    def save(self, progress: Progress) -> str:
+        """Writes a checkpoint numbered by ``progress.episode``; returns its prefix."""
+        os.makedirs(self.directory, exist_ok=True)
+        number = progress.episode
+        buffer_path = self._buffer_path(number)
+        temporary = buffer_path + ".tmp.npz"
+        self.buffer.save(temporary)
+        os.replace(temporary, buffer_path)
+        state = dataclasses.asdict(progress)
+        state["rng"] = self.rng.bit_generator.state
+        self._state.assign(json.dumps(state, default=_json_number))
+        prefix = self.manager.save(checkpoint_number=number)
+        self._remove_stale_buffers()
+        return prefix
+
+    def restore(self) -> Progress:
+        """Restores the newest readable checkpoint, falling back to older ones.
+
+        A checkpoint that cannot be read (a truncated file, a missing
+        buffer) is skipped with a warning that names it.
+
+        Raises:
+          CheckpointError: there is no checkpoint, or none could be restored.
+        """
+        prefixes = self.checkpoints
+        if not prefixes:
+            raise CheckpointError(f"no checkpoint in {self.directory}: nothing to resume")
+        problems = []
+        for prefix in reversed(prefixes):
+            try:
+                return self._restore(prefix)
+            # A torn file surfaces as whatever its reader trips on (OpError,
+            # IndexError, BadZipFile, ValueError...): any failure means unreadable.
+            except Exception as error:  # noqa: BLE001
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                problems.append(f"{os.path.basename(prefix)}: {reason}")
+                if prefix != prefixes[0]:
+                    warnings.warn(f"checkpoint {prefix} could not be restored ({reason}); "
+                                  "falling back to the previous one", RuntimeWarning, stacklevel=2)
+        raise CheckpointError(f"none of the checkpoints in {self.directory} could be restored:\n  "
+                              + "\n  ".join(problems))
+
+    def _restore(self, prefix: str) -> Progress:
+        buffer_path = self._buffer_path(_number(prefix))
+        if not os.path.exists(buffer_path):
+            raise OSError(f"its replay buffer {os.path.basename(buffer_path)} is missing")
+        self._checkpoint.restore(prefix).assert_existing_objects_matched()
+        self.buffer.load(buffer_path)
+        state = json.loads(self._state.numpy().decode())
+        self.rng.bit_generator.state = state.pop("rng")
+        return Progress(**state)
+
+    def _buffer_path(self, number: int) -> str:
+        return os.path.join(self.directory, f"buffer-{number}.npz")
+
+    def _remove_stale_buffers(self) -> None:
+        kept = {_number(p) for p in self.manager.checkpoints}
+        for path in glob.glob(os.path.join(self.directory, "buffer-*.npz")):
+            match = re.fullmatch(r"buffer-(\d+)\.npz", os.path.basename(path))
+            if match and int(match.group(1)) not in kept:
+                os.remove(path)
+
+
+def latest_episode(directory: str) -> Optional[int]:
+    """The episode of the newest checkpoint in ``directory``, or None."""
+    prefix = tf.train.latest_checkpoint(directory)
+    return None if prefix is None else _number(prefix)
+
+
+def _number(prefix: str) -> int:
+    return int(prefix.rsplit("-", 1)[1])
+
+
+def _json_number(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")

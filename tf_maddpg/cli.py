@@ -1,0 +1,393 @@
+"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs.
+
+    tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
+    tf-maddpg train --resume runs/adv --episodes 8000
+    tf-maddpg evaluate runs/adv --episodes 100 --render adv.gif
+    tf-maddpg export runs/adv --out exported/adv
+    tf-maddpg plot runs/adv runs/adv1 --out returns.png
+    tf-maddpg list-envs
+
+Exit status: 0 done, 1 a run failed (the message says why), 2 bad
+command-line input, 130 stopped by Ctrl-C (after saving a checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from tf_maddpg.config import MADDPGConfig, OTHER_ACTIONS, TARGET_ACTIONS, UPDATE_ORDERS, field_docs
+
+_CHOICES = {"update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
+            "other_actions": OTHER_ACTIONS}
+_ALIASES = {"num_episodes": ["--episodes"]}
+
+
+class CommandError(Exception):
+    """A run could not be done; the message says why and what to do (exit status 1)."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    try:
+        return args.command(args, args.subparser)
+    except CommandError as error:
+        print(f"tf-maddpg {args.command_name}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tf-maddpg`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tf-maddpg", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name, function, help_text, description=None):
+        p = sub.add_parser(name, help=help_text, description=description or help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           allow_abbrev=False)
+        p.set_defaults(command=function, command_name=name, subparser=p)
+        return p
+
+    train = command("train", _train, "train MADDPG on an mpe2 scenario", _TRAIN_DESCRIPTION)
+    train.add_argument("env", nargs="?", metavar="ENV",
+                       help="mpe2 scenario module, e.g. simple_adversary_v3 (see list-envs); "
+                            "optional with --resume")
+    train.add_argument("--config", metavar="FILE",
+                       help="YAML or JSON file of config fields (the names below, with "
+                            "underscores or dashes); command-line options override it")
+    train.add_argument("--out", metavar="DIR",
+                       help="run folder (default: runs/ENV/seedSEED)")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue a stopped run from its newest checkpoint; --episodes "
+                            "then gives the new total, and no other config option may change")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run that the output folder already holds")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no table")
+    fields = train.add_argument_group(
+        "config fields", "every MADDPGConfig field (defaults: the PyTorch reference's settings)")
+    _add_config_options(fields)
+
+    evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
+    evaluate.add_argument("--episodes", type=_positive_int, default=None,
+                          help="greedy episodes (default: the run's eval_episodes)")
+    evaluate.add_argument("--seed", type=int, default=None,
+                          help="seed of the first episode (default: the run's evaluation seeds)")
+    evaluate.add_argument("--render", metavar="GIF",
+                          help="also write an animated GIF of one greedy episode")
+
+    export = command("export", _export, "write one TensorFlow SavedModel per agent actor")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
+    export.add_argument("--out", metavar="DIR", required=True,
+                        help="folder that receives one SavedModel per agent")
+
+    plot = command("plot", _plot, "per-agent return curves of one run or of several seeds")
+    plot.add_argument("run_dirs", metavar="RUN_DIR", nargs="+",
+                      help="run folders; several are drawn as mean and min-max band")
+    plot.add_argument("--out", metavar="PNG", required=True, help="image to write")
+    plot.add_argument("--title", help="figure title (default: the scenario)")
+
+    command("list-envs", _list_envs, "the mpe2 scenarios, with agents and sizes")
+    return parser
+
+
+_TRAIN_DESCRIPTION = """\
+Train MADDPG on an mpe2 scenario and write a run folder: config.json, run.json,
+metrics.csv, returns.png, tensorboard/, checkpoints/, actors/, saved_model/.
+
+Config fields come from, in rising priority: the defaults (the PyTorch
+reference's settings), --config FILE, then the options below. Ctrl-C once
+finishes the episode, saves a checkpoint and stops; --resume continues.
+
+examples:
+  tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
+  tf-maddpg train simple_spread_v3 --config my.yaml --eval-interval 50
+  tf-maddpg train --resume runs/adv --episodes 8000
+"""
+
+
+# --- Config options ---------------------------------------------------------------------
+
+def _add_config_options(group) -> None:
+    docs = field_docs()
+    for field in dataclasses.fields(MADDPGConfig):
+        flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
+        kind = field.type
+        default = field.default
+        help_text = f"{docs.get(field.name, '')} (default: {_show(default)})".replace("%", "%%")
+        common = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
+        if kind == "bool":
+            group.add_argument(*flags, type=_boolean, metavar="true|false", **common)
+        elif kind == "int":
+            group.add_argument(*flags, type=int, metavar="N", **common)
+        elif kind == "float":
+            group.add_argument(*flags, type=float, metavar="X", **common)
+        elif kind == "Optional[float]":
+            group.add_argument(*flags, type=_optional_float, metavar="X|none", **common)
+        elif kind == "Tuple[int, ...]":
+            group.add_argument(*flags, type=int, nargs="+", metavar="N", **common)
+        else:
+            group.add_argument(*flags, choices=_CHOICES.get(field.name), **common)
+
+
+def config_from(file: Optional[str], options: Dict[str, object]) -> MADDPGConfig:
+    """The config: defaults, then the fields of ``file`` (YAML/JSON), then ``options``.
+
+    Raises:
+      CommandError: the file is unreadable or names a field that does not
+        exist, or a value is out of range.
+    """
+    values = {}
+    if file:
+        values.update(_read_config_file(file))
+    values.update(options)
+    try:
+        return MADDPGConfig(**values)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
+def _read_config_file(path: str) -> dict:
+    import yaml  # YAML is a superset of JSON: one parser reads both
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except OSError as error:
+        raise CommandError(f"cannot read --config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise CommandError(f"--config {path} is not valid YAML or JSON: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CommandError(f"--config {path} must hold a mapping of config fields, "
+                           f"not a {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(MADDPGConfig)}
+    values = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise CommandError(f"--config {path}: unknown config field {key!r}{hint}; "
+                               f"known fields: {', '.join(sorted(known))}")
+        values[name] = value
+    return values
+
+
+def _config_options(args) -> Dict[str, object]:
+    names = {f.name for f in dataclasses.fields(MADDPGConfig)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+# --- Commands -----------------------------------------------------------------------------
+
+def _train(args, parser) -> int:
+    from tf_maddpg.checkpoint import CheckpointError
+    from tf_maddpg.envs import known_scenarios
+    from tf_maddpg.runs import RunFolderError, read_run
+    from tf_maddpg.training import train
+
+    options = _config_options(args)
+    if args.resume:
+        if args.config:
+            parser.error("--config cannot be combined with --resume: a run resumes with its own "
+                         "config.json")
+        extra = sorted(set(options) - {"num_episodes"})
+        if extra:
+            parser.error(f"only --episodes may change when resuming; remove "
+                         f"{', '.join('--' + e.replace('_', '-') for e in extra)}")
+        try:
+            info = read_run(args.resume)
+        except RunFolderError as error:
+            raise CommandError(str(error)) from None
+        if info.scenario is None:
+            raise CommandError(f"{args.resume} was trained on an environment given in Python; "
+                               "resume it with tf_maddpg.train(..., resume=True)")
+        if args.env and args.env != info.scenario:
+            raise CommandError(f"{args.resume} is a run of {info.scenario}, not {args.env}")
+        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            parser.error("--out cannot differ from --resume: a run resumes in its own folder")
+        scenario, out_dir = info.scenario, args.resume
+        config = info.config.replace(**options) if options else info.config
+    else:
+        if not args.env:
+            parser.error("give the scenario to train (ENV), or --resume RUN_DIR")
+        known = known_scenarios()
+        if args.env not in known:
+            close = difflib.get_close_matches(args.env, known, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            parser.error(f"unknown scenario {args.env!r}.{hint} Known mpe2 scenarios: "
+                         f"{', '.join(known)}")
+        try:
+            config = config_from(args.config, options)
+        except CommandError as error:
+            parser.error(str(error))
+        scenario = args.env
+        out_dir = args.out or os.path.join("runs", scenario, f"seed{config.seed}")
+    try:
+        result = train(config, scenario, out_dir=out_dir, verbose=not args.quiet,
+                       resume=bool(args.resume), overwrite=args.overwrite)
+    except (RunFolderError, CheckpointError, FloatingPointError) as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        return 130
+    return 130 if result.interrupted else 0
+
+
+def _evaluate(args, parser) -> int:
+    import numpy as np
+
+    from tf_maddpg.training import EVAL_SEED_OFFSET, build_env, run_episode
+
+    info, policy = _load_run_policy(args.run_dir)
+    config = info.config
+    episodes = args.episodes or config.eval_episodes
+    seed = config.seed + EVAL_SEED_OFFSET if args.seed is None else args.seed
+    env = build_env(info.scenario, config, info.env_kwargs)
+    try:
+        returns = np.array([run_episode(policy, env, config.episode_length, seed=seed + k)
+                            for k in range(episodes)])
+    finally:
+        env.close()
+    print(f"{info.scenario}: greedy returns over {episodes} episodes (seeds {seed}..."
+          f"{seed + episodes - 1})")
+    print(f"{'agent':<18} {'mean':>9} {'std':>8} {'min':>9} {'max':>9}")
+    for k, spec in enumerate(info.specs):
+        column = returns[:, k]
+        print(f"{spec.name:<18} {column.mean():>9.2f} {column.std():>8.2f} "
+              f"{column.min():>9.2f} {column.max():>9.2f}")
+    if args.render:
+        from tf_maddpg.render import record_gif
+
+        frames_returns = record_gif(policy, info.scenario, args.render,
+                                    max_steps=config.episode_length, seed=seed,
+                                    env_kwargs=info.env_kwargs)
+        print(f"wrote {args.render} (one episode, seed {seed}; returns "
+              + ", ".join(f"{s.name} {r:.2f}" for s, r in zip(info.specs, frames_returns)) + ")")
+    return 0
+
+
+def _export(args, parser) -> int:
+    from tf_maddpg.export import export_actors
+
+    info, policy = _load_run_policy(args.run_dir)
+    paths = export_actors(policy.actors, info.specs, args.out, scenario=info.scenario)
+    for spec, path in zip(info.specs, paths):
+        print(f"{spec.name}: {path}")
+    return 0
+
+
+def _plot(args, parser) -> int:
+    from tf_maddpg.metrics import read_metrics
+    from tf_maddpg.plotting import plot_returns, plot_returns_over_seeds
+    from tf_maddpg.runs import METRICS_FILE, RunFolderError, read_run
+
+    runs, scenarios = [], set()
+    for run_dir in args.run_dirs:
+        path = os.path.join(run_dir, METRICS_FILE)
+        if not os.path.exists(path):
+            raise CommandError(f"{run_dir} has no {METRICS_FILE}: is it a run folder?")
+        rows = read_metrics(path)
+        if not rows:
+            raise CommandError(f"{path} has no evaluation yet")
+        runs.append(rows)
+        try:
+            scenarios.add(read_run(run_dir).scenario)
+        except RunFolderError:
+            pass
+    title = args.title or (scenarios.pop() if len(scenarios) == 1 else None)
+    if len(runs) == 1:
+        plot_returns(runs[0], args.out, title=title)
+    else:
+        plot_returns_over_seeds(runs, args.out, title=title and f"{title} ({len(runs)} runs)")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _list_envs(args, parser) -> int:
+    from tf_maddpg.envs import known_scenarios, make_env
+
+    rows = []
+    for name in known_scenarios():
+        env = make_env(name)
+        rows.append((name, ", ".join(env.agents),
+                     ", ".join(str(s.obs_dim) for s in env.specs),
+                     ", ".join(str(s.action_dim) for s in env.specs)))
+        env.close()
+    header = ("scenario", "agents", "observation sizes", "discrete action sizes")
+    widths = [max(len(r[k]) for r in rows + [header]) for k in range(4)]
+    for row in [header] + rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+def _load_run_policy(run_dir: str):
+    from tf_maddpg.policy import MultiAgentPolicy, load_actors
+    from tf_maddpg.runs import ACTORS_DIR, RunFolderError, read_run
+
+    try:
+        info = read_run(run_dir)
+    except RunFolderError as error:
+        raise CommandError(str(error)) from None
+    if info.scenario is None:
+        raise CommandError(f"{run_dir} was trained on an environment given in Python; "
+                           "the command line knows mpe2 scenarios only")
+    try:
+        actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
+    config = info.config
+    return info, MultiAgentPolicy(info.specs, actors, config.gumbel_temperature, config.epsilon,
+                                  config.exploration_noise, seed=config.seed)
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def _optional_float(text: str) -> Optional[float]:
+    return None if text.lower() in ("none", "null", "off") else float(text)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {text}")
+    return value
+
+
+__all__: List[str] = ["build_parser", "config_from", "main", "CommandError"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

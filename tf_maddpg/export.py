@@ -1,0 +1,125 @@
+"""Exporting trained actors as TensorFlow SavedModels that need no tf_maddpg to run.
+
+Each agent's actor becomes ``<out_dir>/<agent>/``, a SavedModel whose
+``serving_default`` signature maps ``obs`` [B, obs_dim] float32 to a dict:
+
+* Discrete: ``action`` int64 [B] (the argmax of the logits, the greedy
+  action) and ``logits`` float32 [B, action_dim].
+* Box: ``action`` float32 [B, action_dim] (the actor's output, already
+  within the bounds).
+
+``<out_dir>/metadata.json`` lists the agents in order with their sizes and
+action spaces. Loading needs TensorFlow only::
+
+    import tensorflow as tf
+    actor = tf.saved_model.load("exported/agent_0")
+    action = actor.serving_default(tf.constant([obs], tf.float32))["action"][0]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from tf_maddpg.specs import AgentSpec
+
+METADATA_FILE = "metadata.json"
+FORMAT = "tf_maddpg.exported_actors/1"
+"""The ``format`` field of metadata.json; bumped when the layout changes."""
+
+
+def export_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
+                  out_dir: str | os.PathLike, scenario: str | None = None) -> list[str]:
+    """Writes one SavedModel per agent to ``<out_dir>/<agent>/`` and a metadata.json.
+
+    The SavedModels hold the actors' weights and a traced forward pass, so
+    ``tf.saved_model.load`` restores them without tf_maddpg or Keras custom
+    objects (the Box actor's ``ScaleToBounds`` is traced into plain TF ops).
+
+    Args:
+      actors: one Keras actor per agent, as built by ``make_actor``.
+      specs: one ``AgentSpec`` per agent, in the same order.
+      out_dir: the directory to write; created if missing, existing agent
+        directories are overwritten.
+      scenario: recorded in metadata.json if given (e.g. ``"simple_adversary_v3"``).
+
+    Returns:
+      The SavedModel directories, in agent order.
+
+    Raises:
+      ValueError: ``actors`` and ``specs`` differ in length, an actor's input or
+        output size does not match its spec, or an agent name is not usable as
+        a directory name.
+    """
+    if len(actors) != len(specs):
+        raise ValueError(f"export_actors needs one actor per spec, got {len(actors)} actors "
+                         f"for {len(specs)} specs")
+    for actor, spec in zip(actors, specs):
+        _check_actor(actor, spec)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for actor, spec in zip(actors, specs):
+        path = os.path.join(out_dir, spec.name)
+        _export_actor(actor, spec, path)
+        paths.append(path)
+    metadata = {"format": FORMAT, "scenario": scenario, "signature": "serving_default",
+                "agents": [_agent_metadata(spec) for spec in specs]}
+    with open(os.path.join(out_dir, METADATA_FILE), "w") as f:
+        json.dump(metadata, f, indent=2)
+    return paths
+
+
+def load_exported(directory: str | os.PathLike) -> dict[str, Any]:
+    """Loads every SavedModel written by ``export_actors``: agent name -> loaded object.
+
+    The dict is in agent order (metadata.json's); call
+    ``loaded[name].serving_default(obs)`` to act.
+
+    Raises:
+      FileNotFoundError: ``directory`` has no metadata.json.
+    """
+    metadata_path = os.path.join(directory, METADATA_FILE)
+    if not os.path.exists(metadata_path):
+        raise FileNotFoundError(f"{metadata_path} not found: is {directory} the out_dir "
+                                "of export_actors?")
+    with open(metadata_path) as f:
+        agents = [agent["name"] for agent in json.load(f)["agents"]]
+    return {name: tf.saved_model.load(os.path.join(directory, name)) for name in agents}
+
+
+def _export_actor(actor: keras.Model, spec: AgentSpec, path: str) -> None:
+    def serve(obs):
+        out = actor(obs, training=False)  # [B, A]: logits, or the action in the bounds
+        if spec.discrete:
+            return {"action": tf.argmax(out, axis=-1, output_type=tf.int64), "logits": out}
+        return {"action": out}
+
+    archive = keras.export.ExportArchive()
+    archive.track(actor)
+    archive.add_endpoint("serving_default", serve,
+                         input_signature=[tf.TensorSpec([None, spec.obs_dim], tf.float32,
+                                                        name="obs")])
+    archive.write_out(path, verbose=False)
+
+
+def _check_actor(actor: keras.Model, spec: AgentSpec) -> None:
+    name = spec.name
+    if not name or name in (".", "..") or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(f"agent name {name!r} cannot be a directory name; rename the agent")
+    sizes = (actor.input_shape[-1], actor.output_shape[-1])
+    if sizes != (spec.obs_dim, spec.action_dim):
+        raise ValueError(f"actor {actor.name!r} maps {sizes[0]} -> {sizes[1]}, but agent "
+                         f"{name!r} needs {spec.obs_dim} -> {spec.action_dim}; pass the "
+                         "actors and specs in the same order")
+
+
+def _agent_metadata(spec: AgentSpec) -> dict[str, Any]:
+    return {"name": spec.name, "obs_dim": spec.obs_dim, "action_dim": spec.action_dim,
+            "action": "discrete" if spec.discrete else "box",
+            "low": list(spec.low) if spec.low is not None else None,
+            "high": list(spec.high) if spec.high is not None else None}

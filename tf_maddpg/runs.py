@@ -1,0 +1,117 @@
+"""The run folder: what a training run writes, and reading it back.
+
+    RUN_DIR/
+      config.json      the resolved MADDPGConfig (usable as ``--config``)
+      run.json         the scenario, its options, the agents' sizes, the version
+      metrics.csv      one row per evaluation: returns and mean losses per agent
+      returns.png      the return curves, refreshed at every evaluation
+      tensorboard/     tf.summary event files (returns, losses, env steps/s)
+      checkpoints/     the newest checkpoints (see tf_maddpg.checkpoint)
+      actors/          the actors as .keras files, as of the newest checkpoint
+      saved_model/     one TensorFlow SavedModel per agent actor, at the end
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import List, Optional
+
+from tf_maddpg.config import MADDPGConfig
+from tf_maddpg.specs import AgentSpec
+
+CONFIG_FILE = "config.json"
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.csv"
+PLOT_FILE = "returns.png"
+TENSORBOARD_DIR = "tensorboard"
+CHECKPOINT_DIR = "checkpoints"
+ACTORS_DIR = "actors"
+SAVED_MODEL_DIR = "saved_model"
+
+
+class RunFolderError(ValueError):
+    """A folder is not a run folder, or does not match what was asked of it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """What ``run.json`` and ``config.json`` say about a run.
+
+    Attributes:
+      scenario: the mpe2 scenario name, or None for an environment given as a factory.
+      env_kwargs: the scenario's options.
+      specs: the agents' sizes, in the adapter's order.
+      config: the run's configuration.
+    """
+
+    scenario: Optional[str]
+    env_kwargs: dict
+    specs: List[AgentSpec]
+    config: MADDPGConfig
+
+
+def write_run_files(run_dir: str, scenario: Optional[str], env_kwargs: Optional[dict],
+                    specs, config: MADDPGConfig) -> None:
+    """Writes ``config.json`` and ``run.json``."""
+    from tf_maddpg import __version__
+
+    os.makedirs(run_dir, exist_ok=True)
+    _write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict())
+    _write_json(os.path.join(run_dir, RUN_FILE), {
+        "scenario": scenario, "env_kwargs": dict(env_kwargs or {}),
+        "agents": [dataclasses.asdict(s) for s in specs], "tf_maddpg": __version__})
+
+
+def read_run(run_dir: str) -> RunInfo:
+    """Reads a run folder's ``run.json`` and ``config.json``.
+
+    Raises:
+      RunFolderError: the folder is missing, or holds no tf_maddpg run.
+    """
+    if not os.path.isdir(run_dir):
+        raise RunFolderError(f"{run_dir} does not exist")
+    paths = [os.path.join(run_dir, f) for f in (RUN_FILE, CONFIG_FILE)]
+    missing = [os.path.basename(p) for p in paths if not os.path.exists(p)]
+    if missing:
+        raise RunFolderError(f"{run_dir} is not a tf_maddpg run folder (no {', '.join(missing)}); "
+                             "give the --out folder of a `tf-maddpg train` run")
+    with open(paths[0]) as f:
+        run = json.load(f)
+    with open(paths[1]) as f:
+        config = MADDPGConfig(**json.load(f))
+    specs = [AgentSpec(**{**a, "low": _tuple(a.get("low")), "high": _tuple(a.get("high"))})
+             for a in run["agents"]]
+    return RunInfo(run.get("scenario"), run.get("env_kwargs") or {}, specs, config)
+
+
+def holds_run(run_dir: str) -> bool:
+    """Whether ``run_dir`` already holds a run's files."""
+    return any(os.path.exists(os.path.join(run_dir, f))
+               for f in (RUN_FILE, METRICS_FILE, CHECKPOINT_DIR))
+
+
+def check_same_agents(run_dir: str, saved: List[AgentSpec], current) -> None:
+    """Raises ``RunFolderError`` when the environment's agents differ from the run's."""
+    current = list(current)
+    if saved != current:
+        def describe(specs):
+            return ", ".join(f"{s.name} (obs {s.obs_dim}, "
+                             f"{'Discrete' if s.discrete else 'Box'} {s.action_dim})"
+                             for s in specs)
+        raise RunFolderError(
+            f"{run_dir} was trained with agents {describe(saved)}, but this environment has "
+            f"{describe(current)}; resume it with the scenario and options it was started with")
+
+
+def _tuple(value):
+    return None if value is None else tuple(value)
+
+
+def _write_json(path: str, value) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(value, f, indent=2)
+        f.write("\n")
+    os.replace(temporary, path)
