@@ -24,12 +24,14 @@ def test_train_simple_adversary_example(tmp_path):
     assert "adversary_0" in proc.stdout and "agent_1" in proc.stdout  # the table header
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["episode", "env_steps", "wall_s", "return/adversary_0",
-                             "return/agent_0", "return/agent_1"]
+    assert list(rows[0])[:6] == ["episode", "env_steps", "wall_s", "return/adversary_0",
+                                 "return/agent_0", "return/agent_1"]
     assert [(r["episode"], r["env_steps"]) for r in rows] == [("100", "2500"), ("200", "5000")]
     assert (out / "returns.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(os.listdir(out / "actors")) == ["adversary_0.keras", "agent_0.keras",
                                                   "agent_1.keras"]
+    assert sorted(os.listdir(out / "saved_model")) == ["adversary_0", "agent_0", "agent_1",
+                                                       "metadata.json"]
 
     summary = run("summarize_runs.py", str(out), "--last", "2", "--plot", str(tmp_path / "p.png"))
     assert summary.returncode == 0, summary.stderr[-3000:]

@@ -40,6 +40,8 @@ class Progress:
       env_steps: training env steps taken.
       num_updates: updates done.
       wall_s: seconds of training so far, over every resumed session.
+      eval_s: the part of ``wall_s`` spent in evaluation.
+      update_s: the part of ``wall_s`` spent in updates.
       loss_sums: per loss key, the sum of its values since the last evaluation.
       loss_count: updates since the last evaluation.
     """
@@ -48,6 +50,8 @@ class Progress:
     env_steps: int = 0
     num_updates: int = 0
     wall_s: float = 0.0
+    eval_s: float = 0.0
+    update_s: float = 0.0
     loss_sums: dict = dataclasses.field(default_factory=dict)
     loss_count: int = 0
 

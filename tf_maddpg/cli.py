@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import json
 import os
+import shlex
 import sys
 from typing import Dict, List, Optional, Sequence
 
@@ -34,8 +35,10 @@ class CommandError(Exception):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     if not hasattr(args, "command"):
         parser.print_help()
         return 2
@@ -101,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--title", help="figure title (default: the scenario)")
 
     command("list-envs", _list_envs, "the mpe2 scenarios, with agents and sizes")
+
+    compare = command("compare", _compare, "train tf_maddpg and the PyTorch reference side by side",
+                      _COMPARE_DESCRIPTION)
+    compare.add_argument("env", metavar="ENV", help="mpe2 scenario module")
+    compare.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",
+                         help="seeds; each side trains once per seed (default: 0 1 2)")
+    compare.add_argument("--out", metavar="DIR", required=True,
+                         help="folder for compare.png, compare.md and every run")
+    compare.add_argument("--jobs", type=_positive_int, default=1,
+                         help="runs at once, each in its own process with one thread; sides "
+                              "alternate so both see the same load (default: 1)")
+    compare.add_argument("--config", metavar="FILE", help="YAML or JSON file of config fields")
+    fields = compare.add_argument_group("config fields (both sides)",
+                                        "as for train; --seed is replaced by --seeds")
+    _add_config_options(fields, skip=("seed", "checkpoint_interval"))
     return parser
 
 
@@ -119,11 +137,25 @@ examples:
 """
 
 
+_COMPARE_DESCRIPTION = """\
+Train tf_maddpg and our PyTorch reference (tf_maddpg.reference; needs
+pip install torch==2.13.0) with the same settings, environments and seeds,
+and write DIR/compare.png (per-agent evaluation return, both sides, mean and
+band over seeds), DIR/compare.md (final returns, wall time, env steps/s,
+seconds per update) and every run's metrics.csv under DIR/tf and DIR/torch.
+
+example:
+  tf-maddpg compare simple_adversary_v3 --episodes 3000 --seeds 0 1 2 --out docs/compare/simple_adversary
+"""
+
+
 # --- Config options ---------------------------------------------------------------------
 
-def _add_config_options(group) -> None:
+def _add_config_options(group, skip: Sequence[str] = ()) -> None:
     docs = field_docs()
     for field in dataclasses.fields(MADDPGConfig):
+        if field.name in skip:
+            continue
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
         default = field.default
@@ -315,6 +347,35 @@ def _plot(args, parser) -> int:
     else:
         plot_returns_over_seeds(runs, args.out, title=title and f"{title} ({len(runs)} runs)")
     print(f"wrote {args.out}")
+    return 0
+
+
+def _compare(args, parser) -> int:
+    from tf_maddpg.envs import known_scenarios
+
+    if args.env not in known_scenarios():
+        parser.error(f"unknown scenario {args.env!r}; known mpe2 scenarios: "
+                     f"{', '.join(known_scenarios())}")
+    try:
+        config = config_from(args.config, _config_options(args))
+    except CommandError as error:
+        parser.error(str(error))
+    try:
+        from tf_maddpg.compare import compare
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    command_line = "tf-maddpg " + shlex.join(args.argv)
+    try:
+        summaries = compare(args.env, args.seeds, config, args.out, jobs=args.jobs,
+                            command=command_line)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        return 130
+    with open(os.path.join(args.out, "compare.md")) as f:
+        print(f.read())
+    print(f"wrote {os.path.join(args.out, 'compare.png')} and compare.md "
+          f"({len(summaries)} runs)")
     return 0
 
 

@@ -51,8 +51,10 @@ class TrainingResult:
       history: one dict per evaluation (the rows of metrics.csv), resumed
         runs included.
       env_steps: training env steps taken, over every resumed session.
-      wall_s: seconds of training, over every resumed session.
+      wall_s: seconds of training, over every resumed session, evaluation included.
       episodes: training episodes completed.
+      num_updates: updates done.
+      eval_s, update_s: the parts of ``wall_s`` spent evaluating and updating.
       interrupted: the run stopped early on Ctrl-C (after saving a checkpoint).
     """
 
@@ -62,7 +64,15 @@ class TrainingResult:
     env_steps: int
     wall_s: float
     episodes: int = 0
+    num_updates: int = 0
+    eval_s: float = 0.0
+    update_s: float = 0.0
     interrupted: bool = False
+
+    @property
+    def env_steps_per_s(self) -> float:
+        """Training env steps per second, evaluation time left out."""
+        return self.env_steps / max(self.wall_s - self.eval_s, 1e-9)
 
 
 def build_env(source: EnvSource, config: MADDPGConfig, env_kwargs: Optional[dict] = None) -> EnvAdapter:
@@ -240,7 +250,7 @@ class _TrainingLoop:
     def run(self) -> TrainingResult:
         config, progress = self.config, self.progress
         session_start, wall_before = time.perf_counter(), progress.wall_s
-        steps_before, eval_s = progress.env_steps, 0.0
+        steps_before, eval_before = progress.env_steps, progress.eval_s
         interrupted = False
         self.log.start_bar(config.num_episodes, progress.episode)
         try:
@@ -250,12 +260,13 @@ class _TrainingLoop:
                     progress.episode += 1
                     progress.wall_s = wall_before + time.perf_counter() - session_start
                     rate = (progress.env_steps - steps_before) / max(
-                        progress.wall_s - wall_before - eval_s, 1e-9)
+                        progress.wall_s - wall_before - (progress.eval_s - eval_before), 1e-9)
                     self.log.episode_done(rate)
                     if progress.episode % config.eval_interval == 0:
                         started = time.perf_counter()
                         self._evaluate(rate)
-                        eval_s += time.perf_counter() - started
+                        progress.eval_s += time.perf_counter() - started
+                        progress.wall_s = wall_before + time.perf_counter() - session_start
                     if self.checkpoint and progress.episode % config.checkpoint_interval == 0:
                         self._save_checkpoint()
                 interrupted = stop.requested
@@ -270,7 +281,8 @@ class _TrainingLoop:
             self._save_checkpoint()
         self._finish(interrupted)
         return TrainingResult(self.learner, self.policy, self.history, progress.env_steps,
-                              progress.wall_s, progress.episode, interrupted)
+                              progress.wall_s, progress.episode, progress.num_updates,
+                              progress.eval_s, progress.update_s, interrupted)
 
     def _train_episode(self, episode: int) -> None:
         config, env, progress = self.config, self.env, self.progress
@@ -284,7 +296,9 @@ class _TrainingLoop:
             progress.env_steps += 1
             if (len(self.buffer) >= config.minimal_size
                     and progress.env_steps % config.update_interval == 0):
+                started = time.perf_counter()
                 losses = self.learner.update(self.buffer.sample(config.batch_size, self.rng))
+                progress.update_s += time.perf_counter() - started
                 _check_finite(losses, progress.env_steps)
                 progress.num_updates += 1
                 progress.loss_count += 1
