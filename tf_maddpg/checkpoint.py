@@ -42,6 +42,7 @@ class Progress:
       wall_s: seconds of training so far, over every resumed session.
       eval_s: the part of ``wall_s`` spent in evaluation.
       update_s: the part of ``wall_s`` spent in updates.
+      first_update_s: the run's first update (with TensorFlow, mostly tracing).
       loss_sums: per loss key, the sum of its values since the last evaluation.
       loss_count: updates since the last evaluation.
     """
@@ -52,6 +53,7 @@ class Progress:
     wall_s: float = 0.0
     eval_s: float = 0.0
     update_s: float = 0.0
+    first_update_s: float = 0.0
     loss_sums: dict = dataclasses.field(default_factory=dict)
     loss_count: int = 0
 

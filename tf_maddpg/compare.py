@@ -40,6 +40,7 @@ class RunSummary:
       history: its evaluation rows.
       env_steps, num_updates: training env steps and updates.
       wall_s: seconds, evaluation included; eval_s, update_s: parts of it.
+      first_update_s: the first update's part of update_s (TensorFlow: tracing).
     """
 
     side: str
@@ -50,6 +51,7 @@ class RunSummary:
     wall_s: float
     eval_s: float
     update_s: float
+    first_update_s: float
 
     @property
     def env_steps_per_s(self) -> float:
@@ -58,8 +60,8 @@ class RunSummary:
 
     @property
     def seconds_per_update(self) -> float:
-        """Mean seconds of one update of every agent."""
-        return self.update_s / max(self.num_updates, 1)
+        """Mean seconds of one update of every agent, the first (tracing) left out."""
+        return (self.update_s - self.first_update_s) / max(self.num_updates - 1, 1)
 
     def final_returns(self, names: Sequence[str]) -> np.ndarray:
         """Per agent, the mean return of the last ``LAST_EVALUATIONS`` evaluations."""
@@ -93,7 +95,7 @@ def run_side(side: str, scenario: str, config: MADDPGConfig, out_dir: str,
     else:
         raise ValueError(f"side must be one of {SIDES}, not {side!r}")
     return RunSummary(side, config.seed, result.history, result.env_steps, result.num_updates,
-                      result.wall_s, result.eval_s, result.update_s)
+                      result.wall_s, result.eval_s, result.update_s, result.first_update_s)
 
 
 def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: str, *,
@@ -201,15 +203,17 @@ def write_report(summaries: Sequence[RunSummary], names: Sequence[str], path: st
                   _median_range([s.env_steps_per_s for s in runs], "{:.0f}"),
                   _median_range([s.seconds_per_update for s in runs], "{:.4f}")]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Timings: median (min-max) over seeds. Per run:", "",
+    lines += ["", "Timings: median (min-max) over seeds; env steps/s leaves evaluation out; "
+              "s per update leaves out each run's first update (TensorFlow traces its graph "
+              "then). Per run:", "",
               "| side | seed | " + " | ".join(f"final {n}" for n in names)
-              + " | wall time (s) | env steps/s | updates | s per update |",
-              "|" + "---|" * (len(names) + 6)]
+              + " | wall time (s) | env steps/s | updates | s per update | first update (s) |",
+              "|" + "---|" * (len(names) + 7)]
     for s in sorted(summaries, key=lambda s: (s.side, s.seed)):
         lines.append(f"| {s.side} | {s.seed} | "
                      + " | ".join(f"{v:.2f}" for v in s.final_returns(names))
                      + f" | {s.wall_s:.0f} | {s.env_steps_per_s:.0f} | {s.num_updates} | "
-                       f"{s.seconds_per_update:.4f} |")
+                       f"{s.seconds_per_update:.4f} | {s.first_update_s:.2f} |")
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:

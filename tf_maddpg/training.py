@@ -55,6 +55,7 @@ class TrainingResult:
       episodes: training episodes completed.
       num_updates: updates done.
       eval_s, update_s: the parts of ``wall_s`` spent evaluating and updating.
+      first_update_s: the first update's part of ``update_s`` (mostly tracing).
       interrupted: the run stopped early on Ctrl-C (after saving a checkpoint).
     """
 
@@ -67,6 +68,7 @@ class TrainingResult:
     num_updates: int = 0
     eval_s: float = 0.0
     update_s: float = 0.0
+    first_update_s: float = 0.0
     interrupted: bool = False
 
     @property
@@ -282,7 +284,8 @@ class _TrainingLoop:
         self._finish(interrupted)
         return TrainingResult(self.learner, self.policy, self.history, progress.env_steps,
                               progress.wall_s, progress.episode, progress.num_updates,
-                              progress.eval_s, progress.update_s, interrupted)
+                              progress.eval_s, progress.update_s, progress.first_update_s,
+                              interrupted)
 
     def _train_episode(self, episode: int) -> None:
         config, env, progress = self.config, self.env, self.progress
@@ -298,7 +301,10 @@ class _TrainingLoop:
                     and progress.env_steps % config.update_interval == 0):
                 started = time.perf_counter()
                 losses = self.learner.update(self.buffer.sample(config.batch_size, self.rng))
-                progress.update_s += time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                progress.update_s += elapsed
+                if progress.num_updates == 0:
+                    progress.first_update_s = elapsed
                 _check_finite(losses, progress.env_steps)
                 progress.num_updates += 1
                 progress.loss_count += 1
