@@ -305,7 +305,7 @@ class _TrainingLoop:
                 progress.update_s += elapsed
                 if progress.num_updates == 0:
                     progress.first_update_s = elapsed
-                _check_finite(losses, progress.env_steps)
+                check_finite(losses, progress.env_steps)
                 progress.num_updates += 1
                 progress.loss_count += 1
                 for key, value in losses.items():
@@ -360,7 +360,8 @@ class _TrainingLoop:
                      f"{self.out_dir}")
 
 
-def _check_finite(losses: Dict[str, float], env_steps: int) -> None:
+def check_finite(losses: Dict[str, float], env_steps: int) -> None:
+    """Raises FloatingPointError naming the agent and loss of a NaN or infinite loss."""
     for key, value in losses.items():
         if not math.isfinite(value):
             _, kind, agent = key.split("/", 2)

@@ -22,6 +22,7 @@ from tf_maddpg.config import MADDPGConfig
 from tf_maddpg.envs import EnvAdapter
 from tf_maddpg.metrics import MetricsCSV, metric_columns
 from tf_maddpg.reference.maddpg import MADDPG
+from tf_maddpg import training
 from tf_maddpg.training import EVAL_SEED_OFFSET, EnvSource, build_env, episode_seed
 
 
@@ -64,16 +65,7 @@ def evaluate(maddpg: MADDPG, env: EnvAdapter, episodes: int, max_steps: int,
     Episode k is reset with seed ``seed + k``, as ``tf_maddpg.training.evaluate``
     does, so the two frameworks' policies are scored on the same start states.
     """
-    total = np.zeros(env.num_agents)
-    for k in range(episodes):
-        obs = env.reset(seed=seed + k)
-        for _ in range(max_steps):
-            step = env.step(maddpg.act(obs, explore=False))
-            total += step.rewards
-            obs = step.obs
-            if env.done:
-                break
-    return total / episodes
+    return training.evaluate(maddpg, env, episodes, max_steps, seed=seed)  # same act() protocol
 
 
 def train_reference(config: MADDPGConfig,
@@ -132,7 +124,7 @@ def train_reference(config: MADDPGConfig,
                     if num_updates == 0:
                         first_update_s = elapsed
                     num_updates += 1
-                    _check_finite(losses, env_steps)
+                    training.check_finite(losses, env_steps)
                     loss_log.append(losses)
                 if env.done:
                     break
@@ -174,15 +166,6 @@ def _mean_losses(loss_log: list[dict[str, float]], names: list[str]) -> dict[str
     if not loss_log:
         return dict.fromkeys(keys, math.nan)
     return {k: float(np.mean([losses[k] for losses in loss_log])) for k in keys}
-
-
-def _check_finite(losses: dict[str, float], env_steps: int) -> None:
-    for key, value in losses.items():
-        if not math.isfinite(value):
-            _, kind, agent = key.split("/", 2)
-            raise FloatingPointError(
-                f"the {kind} loss of agent {agent!r} became {value} at env step {env_steps} "
-                "(PyTorch reference)")
 
 
 def _print_row(row: dict[str, float], names: list[str], header: bool) -> None:
