@@ -31,9 +31,9 @@ def no_actor_grad(self, i, batch, noise):
     return -masked_mean(q, batch.alive[i]) + self.config.logits_l2 * tf.reduce_mean(raw ** 2)
 
 
-def zero_reward(self, i, batch, noise):
+def zero_reward(self, i, batch, noise, target_outputs=None):
     zeros = tuple(r * 0.0 for r in batch.rewards)
-    return correct_critic_loss(self, i, batch._replace(rewards=zeros), noise)
+    return correct_critic_loss(self, i, batch._replace(rewards=zeros), noise, target_outputs)
 
 
 BREAKAGES = {"none": {}, "actor_sign": {"actor_loss": actor_sign},

@@ -1,4 +1,4 @@
-"""Acting for all agents in one compiled call; saving and loading actors."""
+"""Acting (NumPy and one compiled call) equals the Keras actors; saving and loading actors."""
 
 import keras
 import numpy as np
@@ -15,19 +15,57 @@ def make_policy(**kwargs):
     return MultiAgentPolicy(SPECS, actors, seed=0, **kwargs), actors
 
 
+BACKENDS = pytest.mark.parametrize("backend", ["numpy", "graph"])
+
+
 def random_obs(batch=None, seed=0):
     rng = np.random.default_rng(seed)
     shape = lambda d: (d,) if batch is None else (batch, d)  # noqa: E731
     return [rng.normal(size=shape(s.obs_dim)).astype(np.float32) for s in SPECS]
 
 
-def test_greedy_actions_are_the_keras_actors_functions():
-    policy, actors = make_policy()
-    obs = random_obs(batch=32)
+@BACKENDS
+def test_greedy_actions_are_the_keras_actors_functions(backend):
+    policy, actors = make_policy(backend=backend)
+    assert policy.backend == backend
+    obs = random_obs(batch=256)
     disc, box = policy.act(obs, explore=False)
     logits = actors[0](obs[0]).numpy()
     np.testing.assert_array_equal(disc, np.eye(5)[np.argmax(logits, -1)])
-    np.testing.assert_allclose(box, actors[1](obs[1]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(box, actors[1](obs[1]).numpy(), rtol=1e-5, atol=1e-6)
+    packed = policy.outputs_packed(np.concatenate(obs, axis=-1))
+    np.testing.assert_allclose(packed[:, :5], logits, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_follows_weight_changes_after_sync():
+    policy, actors = make_policy(backend="numpy")
+    obs = np.concatenate(random_obs(batch=64), axis=-1)
+    before = policy.outputs_packed(obs)
+    for actor in actors:
+        actor.set_weights([w * 1.5 + 0.1 for w in actor.get_weights()])
+    np.testing.assert_array_equal(policy.outputs_packed(obs), before)  # still the copy
+    policy.sync()
+    expected = np.concatenate([a(o).numpy() for a, o in zip(actors, random_obs(batch=64))], -1)
+    np.testing.assert_allclose(policy.outputs_packed(obs), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_both_backends_explore_identically_for_the_same_seed():
+    numpy_policy, _ = make_policy(backend="numpy", exploration_noise=0.5)
+    graph_policy, _ = make_policy(backend="graph", exploration_noise=0.5)
+    obs = random_obs(batch=128)
+    for _ in range(3):
+        for a, b in zip(numpy_policy.act(obs, explore=True), graph_policy.act(obs, explore=True)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_actors_with_other_layers_act_through_the_graph():
+    keras.utils.set_random_seed(0)
+    spec = SPECS[0]
+    inputs = keras.Input((spec.obs_dim,))
+    actor = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.LayerNormalization()(inputs)))
+    assert MultiAgentPolicy((spec,), [actor]).backend == "graph"
+    with pytest.raises(ValueError, match="has no NumPy forward pass"):
+        MultiAgentPolicy((spec,), [actor], backend="numpy")
 
 
 def test_single_observations_give_single_actions():
@@ -38,8 +76,9 @@ def test_single_observations_give_single_actions():
     np.testing.assert_allclose(single[1], batched[1][0], rtol=1e-6)
 
 
-def test_exploring_actions_are_one_hot_or_within_the_bounds():
-    policy, _ = make_policy(exploration_noise=2.0)
+@BACKENDS
+def test_exploring_actions_are_one_hot_or_within_the_bounds(backend):
+    policy, _ = make_policy(exploration_noise=2.0, backend=backend)
     disc, box = policy.act(random_obs(batch=500), explore=True)
     np.testing.assert_array_equal(disc.sum(-1), 1.0)
     assert set(np.unique(disc)) == {0.0, 1.0}
@@ -57,13 +96,12 @@ def test_epsilon_one_explores_uniformly():
     assert np.all(np.abs(counts / 5000 - 0.2) < 0.03)
 
 
-def test_acting_traces_once_whatever_the_batch_size():
-    policy, _ = make_policy()
+def test_graph_acting_is_one_call_traced_once_whatever_the_batch_size():
+    policy, _ = make_policy(backend="graph")
     for batch in (None, 1, 7, 64, None):
         policy.act(random_obs(batch=batch), explore=True)
         policy.act(random_obs(batch=batch), explore=False)
-    assert policy._explore.experimental_get_tracing_count() == 1
-    assert policy._greedy.experimental_get_tracing_count() == 1
+    assert policy._graph_outputs.experimental_get_tracing_count() == 1
 
 
 def test_actors_round_trip_through_keras_files(tmp_path):

@@ -1,24 +1,40 @@
-"""tf_maddpg: MADDPG in TensorFlow 2 / Keras 3 for PettingZoo environments."""
+"""tf_maddpg: MADDPG in TensorFlow 2 / Keras 3 for PettingZoo environments.
 
-from tf_maddpg.buffer import Batch, ReplayBuffer
-from tf_maddpg.config import MADDPGConfig
-from tf_maddpg.checkpoint import CheckpointError
-from tf_maddpg.envs import EnvAdapter, StepResult, known_scenarios, make_env
-from tf_maddpg.export import export_actors, load_exported
-from tf_maddpg.learner import ActionNoise, MADDPGLearner, UpdateNoise
-from tf_maddpg.networks import make_actor, make_critic
-from tf_maddpg.policy import MultiAgentPolicy, load_actors, save_actors
-from tf_maddpg.render import record_gif
-from tf_maddpg.runs import RunFolderError, read_run
-from tf_maddpg.specs import AgentSpec
-from tf_maddpg.training import TrainingResult, evaluate, train
+The public names below are imported on first use, so that a process that
+needs only the environments (a ``VecEnv`` worker) does not load TensorFlow.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ActionNoise", "AgentSpec", "Batch", "CheckpointError", "EnvAdapter", "MADDPGConfig",
-    "MADDPGLearner", "MultiAgentPolicy", "ReplayBuffer", "RunFolderError", "StepResult",
-    "TrainingResult", "UpdateNoise", "evaluate", "export_actors", "known_scenarios",
-    "load_actors", "load_exported", "make_actor", "make_critic", "make_env", "read_run",
-    "record_gif", "save_actors", "train",
-]
+_EXPORTS = {
+    "tf_maddpg.buffer": ("Batch", "ReplayBuffer"),
+    "tf_maddpg.config": ("MADDPGConfig",),
+    "tf_maddpg.checkpoint": ("CheckpointError",),
+    "tf_maddpg.envs": ("EnvAdapter", "StepResult", "known_scenarios", "make_env"),
+    "tf_maddpg.export": ("export_actors", "load_exported"),
+    "tf_maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
+    "tf_maddpg.networks": ("make_actor", "make_critic"),
+    "tf_maddpg.policy": ("MultiAgentPolicy", "load_actors", "save_actors"),
+    "tf_maddpg.render": ("record_gif",),
+    "tf_maddpg.runs": ("RunFolderError", "read_run"),
+    "tf_maddpg.specs": ("AgentSpec",),
+    "tf_maddpg.training": ("TrainingResult", "evaluate", "train"),
+    "tf_maddpg.vec_env": ("ScenarioFactory", "VecEnv"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tf_maddpg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,9 +1,16 @@
-"""The replay buffer: preallocated NumPy arrays per agent and a ring pointer."""
+"""The replay buffer: one preallocated NumPy array of packed transitions and a ring pointer.
+
+A transition is one float32 row (``TransitionLayout``): every agent's
+observation, then every action, every next observation, and one column per
+agent for the reward, the terminated flag and the alive flag. One row per
+transition keeps storing and sampling to a single NumPy operation each, and
+hands the learner one array instead of one per agent and field.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Sequence, Tuple
+from typing import Dict, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
@@ -29,6 +36,55 @@ class Batch(NamedTuple):
     alive: Tuple[np.ndarray, ...]
 
 
+class TransitionLayout:
+    """Where each agent's fields sit in a packed transition row.
+
+    Columns, left to right: ``obs`` of every agent, ``actions`` of every
+    agent, ``next_obs`` of every agent, then ``rewards``, ``terminated`` and
+    ``alive`` with one column per agent each.
+
+    Attributes:
+      width: columns of a row.
+      slices: ``slices[field][i]`` is agent i's ``slice`` of columns; the
+        scalar fields' slices are one column wide.
+      obs_width, action_width: sum of the agents' observation and action sizes.
+    """
+
+    def __init__(self, specs: Sequence[AgentSpec]):
+        self.specs = tuple(specs)
+        n = len(self.specs)
+        self.obs_width = sum(s.obs_dim for s in self.specs)
+        self.action_width = sum(s.action_dim for s in self.specs)
+        self.slices: Dict[str, Tuple[slice, ...]] = {}
+        start = 0
+        for field, sizes in (("obs", [s.obs_dim for s in self.specs]),
+                             ("actions", [s.action_dim for s in self.specs]),
+                             ("next_obs", [s.obs_dim for s in self.specs]),
+                             ("rewards", [1] * n), ("terminated", [1] * n), ("alive", [1] * n)):
+            self.slices[field] = tuple(slice(a, a + k) for a, k in
+                                       zip(np.cumsum([start] + sizes[:-1]), sizes))
+            start += sum(sizes)
+        self.width = start
+        # For each column, the agent it belongs to: masks dead agents' columns in one product.
+        self.column_agent = np.zeros(self.width, np.int64)
+        for field in FIELDS:
+            for i, s in enumerate(self.slices[field]):
+                self.column_agent[s] = i
+
+    def scalar_columns(self, field: str) -> slice:
+        """The contiguous columns [N] of a per-agent scalar field (rewards, terminated, alive)."""
+        first, last = self.slices[field][0], self.slices[field][-1]
+        return slice(first.start, last.stop)
+
+    def split(self, rows: np.ndarray) -> Batch:
+        """Packed rows [B, width] -> a ``Batch`` of views (no copy)."""
+        def field(name):
+            if name in ("rewards", "terminated", "alive"):
+                return tuple(rows[:, s.start] for s in self.slices[name])
+            return tuple(rows[:, s] for s in self.slices[name])
+        return Batch(*(field(f) for f in FIELDS))
+
+
 class ReplayBuffer:
     """A fixed-capacity ring of multi-agent transitions.
 
@@ -42,17 +98,10 @@ class ReplayBuffer:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.specs = tuple(specs)
         self.capacity = int(capacity)
+        self.layout = TransitionLayout(self.specs)
+        self._data = np.zeros((self.capacity, self.layout.width), np.float32)
         self._pointer = 0
         self._size = 0
-        n = self.capacity
-        self._arrays = {
-            "obs": [np.zeros((n, s.obs_dim), np.float32) for s in self.specs],
-            "actions": [np.zeros((n, s.action_dim), np.float32) for s in self.specs],
-            "rewards": [np.zeros(n, np.float32) for _ in self.specs],
-            "next_obs": [np.zeros((n, s.obs_dim), np.float32) for s in self.specs],
-            "terminated": [np.zeros(n, np.float32) for _ in self.specs],
-            "alive": [np.zeros(n, np.float32) for _ in self.specs],
-        }
 
     def __len__(self) -> int:
         return self._size
@@ -65,24 +114,46 @@ class ReplayBuffer:
     def add(self, obs, actions, rewards, next_obs, terminated, alive) -> None:
         """Stores one transition; each argument holds one entry per agent.
 
-        Actions are stored as given (one-hot vectors for Discrete agents); an
-        agent that is not alive gets a zero action and zero observations, so
-        that the critic always sees a dead agent as zeros.
+        Actions are stored as given (one-hot vectors for Discrete agents; an
+        int is turned into one); an agent that is not alive gets zero
+        observations, action and reward and reads terminated, so that the
+        critic always sees a dead agent as zeros.
         """
-        i = self._pointer
-        for k, spec in enumerate(self.specs):
-            live = bool(alive[k])
-            self._arrays["alive"][k][i] = live
-            self._arrays["obs"][k][i] = obs[k] if live else 0.0
-            self._arrays["actions"][k][i] = _action_vector(spec, actions[k]) if live else 0.0
-            self._arrays["rewards"][k][i] = rewards[k] if live else 0.0
-            self._arrays["next_obs"][k][i] = next_obs[k] if live else 0.0
-            self._arrays["terminated"][k][i] = bool(terminated[k]) or not live
-        self._pointer = (i + 1) % self.capacity
-        self._size = min(self._size + 1, self.capacity)
+        row = np.concatenate(
+            [np.asarray(o, np.float32).reshape(-1) for o in obs]
+            + [_action_vector(s, a) for s, a in zip(self.specs, actions)]
+            + [np.asarray(o, np.float32).reshape(-1) for o in next_obs]
+            + [np.asarray(rewards, np.float32), np.asarray(terminated, np.float32),
+               np.ones(len(self.specs), np.float32)])
+        self.add_packed(row[None], np.asarray(alive, bool)[None])
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """Draws ``batch_size`` distinct transitions uniformly at random.
+    def add_packed(self, rows: np.ndarray, alive: np.ndarray) -> None:
+        """Stores B transitions at once.
+
+        Args:
+          rows: [B, layout.width] packed transitions; their ``alive`` columns
+            are ignored and rewritten from ``alive``.
+          alive: [B, num_agents] bool: which agents acted in each transition.
+        """
+        rows = np.asarray(rows, np.float32)
+        alive = np.asarray(alive, bool)
+        layout = self.layout
+        rows = rows * alive[:, layout.column_agent]  # a dead agent is zeros everywhere...
+        rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
+        rows[:, layout.scalar_columns("alive")] = alive
+        count = rows.shape[0]
+        if count > self.capacity:  # only the newest fit
+            rows = rows[-self.capacity:]
+            self._pointer = (self._pointer + count - self.capacity) % self.capacity
+            self._size = self.capacity
+            count = self.capacity
+        index = (self._pointer + np.arange(count)) % self.capacity
+        self._data[index] = rows
+        self._pointer = (self._pointer + count) % self.capacity
+        self._size = min(self._size + count, self.capacity)
+
+    def sample_packed(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        """Draws ``batch_size`` distinct transitions uniformly at random: [B, layout.width].
 
         Raises:
           ValueError: fewer than ``batch_size`` transitions are stored.
@@ -91,16 +162,18 @@ class ReplayBuffer:
             raise ValueError(f"cannot sample {batch_size} transitions from a buffer "
                              f"holding {self._size}; wait for minimal_size transitions")
         index = rng.choice(self._size, size=batch_size, replace=False)
-        return Batch(*(tuple(np.take(a, index, axis=0) for a in self._arrays[f])
-                       for f in FIELDS))
+        return np.take(self._data, index, axis=0)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        """``sample_packed`` split into a ``Batch`` (the same draw for the same generator)."""
+        return self.layout.split(self.sample_packed(batch_size, rng))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the whole buffer to one ``.npz`` file."""
-        arrays = {f"{f}_{k}": a[: self._size] for f in FIELDS
-                  for k, a in enumerate(self._arrays[f])}
+        """Writes the stored transitions to one ``.npz`` file."""
         np.savez(path, pointer=self._pointer, size=self._size, capacity=self.capacity,
                  obs_dims=[s.obs_dim for s in self.specs],
-                 action_dims=[s.action_dim for s in self.specs], **arrays)
+                 action_dims=[s.action_dim for s in self.specs],
+                 transitions=self._data[: self._size])
 
     def load(self, path: str | os.PathLike) -> None:
         """Restores a buffer written by ``save``.
@@ -120,11 +193,12 @@ class ReplayBuffer:
                     f"sizes {list(data['obs_dims'])} and action sizes "
                     f"{list(data['action_dims'])} does not match this one (capacity "
                     f"{self.capacity}, {obs_dims}, {action_dims})")
+            if "transitions" not in data:
+                raise ValueError(f"{path}: a replay buffer file from an older tf_maddpg "
+                                 "(one array per field); start a new run")
             size = int(data["size"])
-            for f in FIELDS:
-                for k, a in enumerate(self._arrays[f]):
-                    a[:size] = data[f"{f}_{k}"]
-                    a[size:] = 0
+            self._data[:size] = data["transitions"]
+            self._data[size:] = 0
             self._size = size
             self._pointer = int(data["pointer"])
 
@@ -134,4 +208,4 @@ def _action_vector(spec: AgentSpec, action) -> np.ndarray:
     action = np.asarray(action, np.float32)
     if spec.discrete and action.ndim == 0:
         return np.eye(spec.action_dim, dtype=np.float32)[int(action)]
-    return action
+    return action.reshape(-1)

@@ -1,8 +1,9 @@
 """Checkpoints that resume a run exactly: networks, optimizers, noise, counters and replay.
 
 One checkpoint is a TensorFlow checkpoint (``tf.train.CheckpointManager``:
-every actor, critic, target and optimizer, both random generators of the
-graph code, the counters and the NumPy generator's state) plus the replay
+every actor, critic, target and optimizer, the update's random generator,
+the counters and the states of the NumPy generators of sampling and
+exploration) plus the replay
 buffer in ``buffer-<episode>.npz`` beside it. The buffer is written first,
 under a temporary name renamed into place; the manager then writes the
 TensorFlow files and, last, its index. A run killed at any moment leaves
@@ -64,7 +65,8 @@ class TrainingCheckpoint:
     Args:
       directory: the checkpoint folder (``RUN_DIR/checkpoints``).
       learner, policy, buffer: the run's pieces; restored in place.
-      rng: the NumPy generator that samples the replay buffer; restored in place.
+      rng: the NumPy generator that samples the replay buffer; restored in
+        place, as is the policy's exploration generator.
       max_to_keep: checkpoints kept (the older ones are the fallback when
         the newest cannot be read).
     """
@@ -74,14 +76,14 @@ class TrainingCheckpoint:
         self.directory = directory
         self.buffer = buffer
         self.rng = rng
+        self.policy = policy
         self._state = tf.Variable("", dtype=tf.string, trainable=False)
         self._checkpoint = tf.train.Checkpoint(
             actors=learner.actors, critics=learner.critics,
             target_actors=learner.target_actors, target_critics=learner.target_critics,
             actor_optimizers=learner.actor_optimizers,
             critic_optimizers=learner.critic_optimizers,
-            update_noise=learner.generator, exploration_noise=policy.generator,
-            state=self._state)
+            update_noise=learner.generator, state=self._state)
         self.manager = tf.train.CheckpointManager(self._checkpoint, directory,
                                                   max_to_keep=max_to_keep, checkpoint_name="ckpt")
 
@@ -103,6 +105,7 @@ class TrainingCheckpoint:
         os.replace(temporary, buffer_path)
         state = dataclasses.asdict(progress)
         state["rng"] = self.rng.bit_generator.state
+        state["exploration_rng"] = self.policy.rng.bit_generator.state
         self._state.assign(json.dumps(state, default=_json_number))
         prefix = self.manager.save(checkpoint_number=number)
         self._remove_stale_buffers()
@@ -143,6 +146,8 @@ class TrainingCheckpoint:
         self.buffer.load(buffer_path)
         state = json.loads(self._state.numpy().decode())
         self.rng.bit_generator.state = state.pop("rng")
+        self.policy.rng.bit_generator.state = state.pop("exploration_rng")
+        self.policy.sync()
         return Progress(**state)
 
     def _buffer_path(self, number: int) -> str:

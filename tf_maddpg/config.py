@@ -87,7 +87,18 @@ class MADDPGConfig:
     of their current actors, the reference) or 'batch' (from the replay batch,
     the original)."""
     jit_compile: bool = False
-    """Compile the update with XLA."""
+    """Compile the update with XLA (no faster than plain tf.function on the
+    2-core CPU of docs/benchmarks.md; try it on a GPU)."""
+
+    # --- Environments ----------------------------------------------------------
+    num_envs: int = 1
+    """Environments that run their episodes together, acting in one batch.
+    Updates still come every update_interval env steps, counted over all of
+    them."""
+    env_workers: int = 0
+    """Worker processes that step the environments (0: step them in this
+    process). Workers pay off when an env step costs more than passing its
+    arrays between processes; at most num_envs."""
 
     # --- Evaluation and seeding ----------------------------------------------
     eval_interval: int = 100
@@ -123,7 +134,7 @@ class MADDPGConfig:
                    allowed=f"an integer between batch_size ({self.batch_size}) "
                            f"and buffer_size ({self.buffer_size})")
         for name in ("update_interval", "episode_length", "num_episodes",
-                     "eval_interval", "eval_episodes", "checkpoint_interval"):
+                     "eval_interval", "eval_episodes", "checkpoint_interval", "num_envs"):
             _check_int(self, name, low=1)
         _check_float(self, "gumbel_temperature", low=0.0, low_open=True)
         _check_float(self, "epsilon", low=0.0, high=1.0)
@@ -136,6 +147,8 @@ class MADDPGConfig:
                  self.other_actions, f"one of {OTHER_ACTIONS}")
         _require(isinstance(self.jit_compile, bool), "jit_compile",
                  self.jit_compile, "True or False")
+        _check_int(self, "env_workers", low=0, high=self.num_envs,
+                   allowed=f"an integer between 0 and num_envs ({self.num_envs})")
         _check_int(self, "seed", low=0)
 
     @classmethod

@@ -32,6 +32,21 @@ class StepResult(NamedTuple):
     infos: List[dict]
 
 
+class PackedStep(NamedTuple):
+    """What ``EnvAdapter.step_packed`` returns: arrays with one column (block) per agent."""
+
+    obs: np.ndarray
+    """[obs_width] float32: next observations, zeros for agents not in the episode."""
+    rewards: np.ndarray
+    """[num_agents] float32."""
+    terminated: np.ndarray
+    """[num_agents] bool, as ``StepResult.terminated``."""
+    truncated: np.ndarray
+    """[num_agents] bool."""
+    alive: np.ndarray
+    """[num_agents] bool: who is still in the episode after this step."""
+
+
 class EnvAdapter:
     """Wraps a PettingZoo environment so that it speaks fixed-order lists.
 
@@ -57,6 +72,13 @@ class EnvAdapter:
             for a in self.agents)
         self._index = {a: i for i, a in enumerate(self.agents)}
         self._alive = [False] * len(self.agents)
+        # The packed layout: agent i's columns of a packed observation / action row.
+        self.obs_slices = _slices([s.obs_dim for s in self.specs])
+        self.action_slices = _slices([s.action_dim for s in self.specs])
+        self.obs_width = sum(s.obs_dim for s in self.specs)
+        self.action_width = sum(s.action_dim for s in self.specs)
+        self._bounds = [None if s.discrete else (np.float32(s.low), np.float32(s.high))
+                        for s in self.specs]
 
     @property
     def num_agents(self) -> int:
@@ -113,6 +135,39 @@ class EnvAdapter:
             truncated=trunc,
             infos=[infos.get(a, {}) for a in self.agents])
 
+    def reset_packed(self, seed: Optional[int] = None) -> np.ndarray:
+        """``reset`` with the observations packed in one row [obs_width]."""
+        obs, _ = self.env.reset(seed=seed)
+        self._alive = [a in obs for a in self.agents]
+        return self._obs_row(obs)
+
+    def step_packed(self, actions: np.ndarray) -> PackedStep:
+        """``step`` for the training loop: one packed action row in, packed arrays out.
+
+        Args:
+          actions: [action_width], every agent's action in its columns (a
+            Discrete agent's argmax is taken; a Box agent's values are
+            clipped to the bounds). Columns of agents that are not alive are
+            ignored. Unlike ``step``, nothing is validated: this is the hot loop.
+        """
+        was_alive = self._alive
+        action_dict = {}
+        for agent, cols, bounds, alive in zip(self.agents, self.action_slices, self._bounds,
+                                              was_alive):
+            if alive:
+                action_dict[agent] = (int(actions[cols].argmax()) if bounds is None
+                                      else np.clip(actions[cols], *bounds))
+        obs, rewards, terminated, truncated, _ = self.env.step(action_dict)
+        still_in = set(getattr(self.env, "agents", ()))
+        term = np.array([bool(terminated.get(a, not alive)) for a, alive
+                         in zip(self.agents, was_alive)])
+        trunc = np.array([bool(truncated.get(a, False)) for a in self.agents])
+        self._alive = [alive and a in still_in and not t and not tr
+                       for a, alive, t, tr in zip(self.agents, was_alive, term, trunc)]
+        return PackedStep(self._obs_row(obs),
+                          np.array([rewards.get(a, 0.0) for a in self.agents], np.float32),
+                          term, trunc, np.array(self._alive))
+
     def to_list(self, values: Dict[str, Any], fill: Any = None) -> list:
         """A dict keyed by agent name -> a list in agent order (``fill`` where missing)."""
         return [values.get(agent, fill) for agent in self.agents]
@@ -131,6 +186,13 @@ class EnvAdapter:
     def close(self) -> None:
         """Closes the wrapped environment."""
         self.env.close()
+
+    def _obs_row(self, obs: Dict[str, Any]) -> np.ndarray:
+        row = np.zeros(self.obs_width, np.float32)
+        for agent, cols in zip(self.agents, self.obs_slices):
+            if agent in obs:
+                row[cols] = obs[agent]
+        return row
 
     def _obs_list(self, obs: Dict[str, Any]) -> List[np.ndarray]:
         return [np.asarray(obs[a], np.float32) if a in obs else np.zeros(s.obs_dim, np.float32)
@@ -157,6 +219,11 @@ class EnvAdapter:
             raise ValueError(f"agent {spec.name!r}: a Box action needs {spec.action_dim} "
                              f"values, got {action.shape[0]}")
         return np.clip(action, np.float32(spec.low), np.float32(spec.high))
+
+
+def _slices(sizes: Sequence[int]) -> List[slice]:
+    starts = np.cumsum([0, *sizes])
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
 
 
 # --- Scenario registry -----------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The training loop and evaluation: the one place that knows every piece.
 
-Data flows one way: environment -> adapter -> policy (act) -> buffer ->
-learner -> the policy's actors. With an output folder the loop also writes
-the run folder (``tf_maddpg.runs``), checkpoints that resume exactly, and
-stops cleanly on Ctrl-C.
+Data flows one way: environments (``VecEnv``) -> policy (act) -> buffer ->
+learner -> the policy's actors, as packed arrays. ``config.num_envs``
+environments run their episodes in lockstep; the update schedule counts env
+steps, so a run with several environments updates as often per env step as
+a run with one. With an output folder the loop also writes the run folder
+(``tf_maddpg.runs``), checkpoints that resume exactly, and stops cleanly on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tf_maddpg.learner import MADDPGLearner
 from tf_maddpg.metrics import MetricsCSV, metric_columns, read_metrics
 from tf_maddpg.plotting import plot_returns
 from tf_maddpg.policy import MultiAgentPolicy, save_actors
+from tf_maddpg.vec_env import ScenarioFactory, VecEnv
 
 EVAL_SEED_OFFSET = 1_000_000
 """Evaluation episode k uses seed ``config.seed + EVAL_SEED_OFFSET + k``: the
@@ -39,6 +43,9 @@ same start states at every evaluation, so the curve shows the policy change,
 not the luck of the draw."""
 
 EnvSource = Union[str, Callable[[], object]]
+
+RESUMABLE_CHANGES = ("num_episodes", "env_workers")
+"""Config fields a resumed run may change: neither changes what the run computes."""
 
 
 @dataclasses.dataclass
@@ -85,6 +92,31 @@ def build_env(source: EnvSource, config: MADDPGConfig, env_kwargs: Optional[dict
     return env if isinstance(env, EnvAdapter) else EnvAdapter(env)
 
 
+def build_vec_env(source: EnvSource, config: MADDPGConfig,
+                  env_kwargs: Optional[dict] = None) -> VecEnv:
+    """The ``VecEnv`` of ``config.num_envs`` environments (in ``config.env_workers`` workers)."""
+    if isinstance(source, str):
+        factory = ScenarioFactory(source, config.episode_length,
+                                  tuple(sorted((env_kwargs or {}).items())))
+    else:
+        factory = AdapterFactory(source)
+    return VecEnv(factory, config.num_envs, config.env_workers)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdapterFactory:
+    """Wraps a zero-argument env factory so that it returns an ``EnvAdapter``.
+
+    Picklable (for worker processes) when ``source`` is a module-level function.
+    """
+
+    source: Callable[[], object]
+
+    def __call__(self) -> EnvAdapter:
+        env = self.source()
+        return env if isinstance(env, EnvAdapter) else EnvAdapter(env)
+
+
 def episode_seed(seed: int, episode: int) -> int:
     """The reset seed of training episode ``episode`` (1-based) of a run seeded ``seed``.
 
@@ -108,10 +140,25 @@ def run_episode(policy: MultiAgentPolicy, env: EnvAdapter, max_steps: int,
     return returns
 
 
-def evaluate(policy: MultiAgentPolicy, env: EnvAdapter, episodes: int, max_steps: int,
-             seed: int = 0) -> np.ndarray:
-    """Mean per-agent return over ``episodes`` greedy episodes (seeds seed, seed+1, ...)."""
-    total = sum(run_episode(policy, env, max_steps, seed=seed + k) for k in range(episodes))
+def evaluate(policy: MultiAgentPolicy, env: Union[EnvAdapter, VecEnv], episodes: int,
+             max_steps: int, seed: int = 0) -> np.ndarray:
+    """Mean per-agent return over ``episodes`` greedy episodes (seeds seed, seed+1, ...).
+
+    With a ``VecEnv`` the episodes run ``num_envs`` at a time, with batched acting.
+    """
+    if not isinstance(env, VecEnv):
+        return sum(run_episode(policy, env, max_steps, seed=seed + k)
+                   for k in range(episodes)) / episodes
+    total = np.zeros(env.num_agents)
+    for first in range(0, episodes, env.num_envs):
+        obs, alive = env.reset([seed + k for k in range(first, min(first + env.num_envs,
+                                                                    episodes))])
+        for _ in range(max_steps):
+            if not alive.any():
+                break
+            step = env.step(policy.act_packed(obs, explore=False))
+            total += step.rewards.sum(axis=0)
+            obs, alive = step.obs, step.alive
     return total / episodes
 
 
@@ -159,20 +206,15 @@ def train(config: MADDPGConfig = MADDPGConfig(), scenario: EnvSource = "simple_a
 
     keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow
     rng = np.random.default_rng(config.seed)
-    env = build_env(scenario, config, env_kwargs)
-    eval_env = build_env(scenario, config, env_kwargs)
-    try:
+    with build_vec_env(scenario, config, env_kwargs) as env:
         if run_info is not None:
             runs.check_same_agents(out_dir, run_info.specs, env.specs)
-        loop = _TrainingLoop(config, env, eval_env, rng, out_dir, verbose)
+        loop = _TrainingLoop(config, env, rng, out_dir, verbose)
         if resume:
             loop.restore()
         else:
             loop.start(scenario if isinstance(scenario, str) else None, env_kwargs)
         return loop.run()
-    finally:
-        env.close()
-        eval_env.close()
 
 
 def _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite):
@@ -188,11 +230,12 @@ def _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite):
                                       f"{info.env_kwargs}, not {dict(env_kwargs)}")
         changed = [f"{k} ({info.config.to_dict()[k]!r} -> {v!r})"
                    for k, v in config.to_dict().items()
-                   if k != "num_episodes" and info.config.to_dict()[k] != v]
+                   if k not in RESUMABLE_CHANGES and info.config.to_dict()[k] != v]
         if changed:
             raise runs.RunFolderError(
                 f"resuming {out_dir} with a different config: {', '.join(changed)}; only "
-                "num_episodes may change (start a new run to change anything else)")
+                f"{' and '.join(RESUMABLE_CHANGES)} may change (start a new run to change "
+                "anything else)")
         return info
     if runs.holds_run(out_dir):
         if not overwrite:
@@ -208,10 +251,9 @@ def _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite):
 class _TrainingLoop:
     """One training session: fresh or resumed, with or without a run folder."""
 
-    def __init__(self, config, env, eval_env, rng, out_dir, verbose):
+    def __init__(self, config, env, rng, out_dir, verbose):
         self.config = config
         self.env = env
-        self.eval_env = eval_env
         self.rng = rng
         self.out_dir = out_dir
         self.names = env.agents
@@ -258,12 +300,13 @@ class _TrainingLoop:
         try:
             with _StopOnCtrlC(self.log) as stop:
                 while progress.episode < config.num_episodes and not stop.requested:
-                    self._train_episode(progress.episode + 1)
-                    progress.episode += 1
+                    count = self._round_size()
+                    self._train_round(progress.episode + 1, count)
+                    progress.episode += count
                     progress.wall_s = wall_before + time.perf_counter() - session_start
                     rate = (progress.env_steps - steps_before) / max(
                         progress.wall_s - wall_before - (progress.eval_s - eval_before), 1e-9)
-                    self.log.episode_done(rate)
+                    self.log.episodes_done(count, rate)
                     if progress.episode % config.eval_interval == 0:
                         started = time.perf_counter()
                         self._evaluate(rate)
@@ -287,35 +330,55 @@ class _TrainingLoop:
                               progress.eval_s, progress.update_s, progress.first_update_s,
                               interrupted)
 
-    def _train_episode(self, episode: int) -> None:
-        config, env, progress = self.config, self.env, self.progress
-        obs = env.reset(seed=episode_seed(config.seed, episode))
+    def _round_size(self) -> int:
+        """Episodes in the next lockstep round: up to num_envs, never past an
+        evaluation, a checkpoint or the end, so that these fall on the same
+        episodes whatever num_envs is (and whether the run has a folder or not)."""
+        config, episode = self.config, self.progress.episode
+        return min(config.num_envs, config.num_episodes - episode,
+                   config.eval_interval - episode % config.eval_interval,
+                   config.checkpoint_interval - episode % config.checkpoint_interval)
+
+    def _train_round(self, first_episode: int, count: int) -> None:
+        """Episodes first_episode .. first_episode + count - 1, one per environment, in lockstep."""
+        config, progress, interval = self.config, self.progress, self.config.update_interval
+        obs, alive = self.env.reset([episode_seed(config.seed, first_episode + k)
+                                     for k in range(count)])
         for _ in range(config.episode_length):
-            alive = env.alive
-            actions = self.policy.act(obs, explore=True)
-            step = env.step(actions)
-            self.buffer.add(obs, actions, step.rewards, step.obs, step.terminated, alive)
-            obs = step.obs
-            progress.env_steps += 1
-            if (len(self.buffer) >= config.minimal_size
-                    and progress.env_steps % config.update_interval == 0):
-                started = time.perf_counter()
-                losses = self.learner.update(self.buffer.sample(config.batch_size, self.rng))
-                elapsed = time.perf_counter() - started
-                progress.update_s += elapsed
-                if progress.num_updates == 0:
-                    progress.first_update_s = elapsed
-                check_finite(losses, progress.env_steps)
-                progress.num_updates += 1
-                progress.loss_count += 1
-                for key, value in losses.items():
-                    progress.loss_sums[key] = progress.loss_sums.get(key, 0.0) + value
-            if env.done:
+            acting = alive.any(axis=1)  # [num_envs]: environments still in their episode
+            if not acting.any():
                 break
+            actions = self.policy.act_packed(obs, explore=True)
+            step = self.env.step(actions)
+            # One packed row per transition, in ReplayBuffer's column order.
+            rows = np.concatenate([obs, actions, step.obs, step.rewards, step.terminated, alive],
+                                  axis=1, dtype=np.float32)
+            self.buffer.add_packed(rows[acting], alive[acting])
+            before = progress.env_steps
+            progress.env_steps += int(acting.sum())
+            if len(self.buffer) >= config.minimal_size:
+                for _ in range(progress.env_steps // interval - before // interval):
+                    self._update()
+            obs, alive = step.obs, step.alive
+
+    def _update(self) -> None:
+        config, progress = self.config, self.progress
+        started = time.perf_counter()
+        losses = self.learner.update_packed(self.buffer.sample_packed(config.batch_size, self.rng))
+        self.policy.sync()
+        elapsed = time.perf_counter() - started
+        progress.update_s += elapsed
+        if progress.num_updates == 0:
+            progress.first_update_s = elapsed
+        check_finite(losses, progress.env_steps)
+        progress.num_updates += 1
+        progress.loss_count += 1
+        for key, value in losses.items():
+            progress.loss_sums[key] = progress.loss_sums.get(key, 0.0) + value
 
     def _evaluate(self, rate: float) -> None:
         config, progress = self.config, self.progress
-        returns = evaluate(self.policy, self.eval_env, config.eval_episodes,
+        returns = evaluate(self.policy, self.env, config.eval_episodes,
                            config.episode_length, seed=config.seed + EVAL_SEED_OFFSET)
         row = {"episode": progress.episode, "env_steps": progress.env_steps,
                "wall_s": round(progress.wall_s, 2)}
@@ -428,8 +491,8 @@ class _RunLog:
         self.bar = tqdm(total=total, initial=done, unit="ep", disable=not interactive,
                         dynamic_ncols=True)
 
-    def episode_done(self, rate):
-        self.bar.update(1)
+    def episodes_done(self, count, rate):
+        self.bar.update(count)
         if not self.bar.disable:
             self.bar.set_postfix_str(f"{rate:.0f} steps/s{self.latest}", refresh=False)
 
