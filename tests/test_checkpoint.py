@@ -44,8 +44,10 @@ def ctrl_c():
     CtrlCEnv.press_at = ()
 
 
-def test_ctrl_c_saves_a_checkpoint_and_a_resumed_run_equals_an_unbroken_one(tmp_path, ctrl_c):
-    config = MADDPGConfig(num_episodes=8, **TINY)
+@pytest.mark.parametrize("async_update", [False, True])
+def test_ctrl_c_saves_a_checkpoint_and_a_resumed_run_equals_an_unbroken_one(tmp_path, ctrl_c,
+                                                                          async_update):
+    config = MADDPGConfig(num_episodes=8, async_update=async_update, **TINY)
     unbroken = train(config, LeavingEnv, out_dir=str(tmp_path / "a"), verbose=False)
 
     ctrl_c(23)  # in training episode 5 (evaluations take env steps too: 2 x 5 per evaluation)

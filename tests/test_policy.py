@@ -58,6 +58,40 @@ def test_both_backends_explore_identically_for_the_same_seed():
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+MIXED = (AgentSpec("deep", 7, 3, True), AgentSpec("shallow", 5, 50, True),
+         AgentSpec("box", 4, 2, False, (0.0, 0.0), (1.0, 1.0)), AgentSpec("deep2", 3, 5, True))
+
+
+def mixed_policy(**kwargs):
+    """Actors of other depths and widths: 'deep', 'box' and 'deep2' share one block chain."""
+    keras.utils.set_random_seed(1)
+    actors = [make_actor(MIXED[0], (16, 8)), make_actor(MIXED[1], (32,)),
+              make_actor(MIXED[2], (4, 4)), make_actor(MIXED[3], (16, 16))]
+    return MultiAgentPolicy(MIXED, actors, seed=0, **kwargs), actors
+
+
+def test_the_block_chain_is_every_keras_actor_whatever_their_shapes():
+    policy, actors = mixed_policy(backend="numpy")
+    assert len(policy._numpy_actors._groups) == 2
+    obs = [np.random.default_rng(i).normal(size=(33, s.obs_dim)).astype(np.float32)
+           for i, s in enumerate(MIXED)]
+    expected = np.concatenate([a(o).numpy() for a, o in zip(actors, obs)], axis=-1)
+    np.testing.assert_allclose(policy.outputs_packed(np.concatenate(obs, -1)), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_exploration_stays_inside_each_agents_actions():
+    policy, _ = mixed_policy(epsilon=0.5)
+    actions = policy.act_packed(np.zeros((4000, 19), np.float32), explore=True)
+    split = np.split(actions, np.cumsum([s.action_dim for s in MIXED])[:-1], axis=-1)
+    for spec, a in zip(MIXED, split):
+        if spec.discrete:
+            np.testing.assert_array_equal(a.sum(-1), 1.0)
+            assert (a.sum(0) > 0).all()  # every action is drawn, and nothing outside them
+        else:
+            assert ((a >= 0) & (a <= 1)).all()
+
+
 def test_actors_with_other_layers_act_through_the_graph():
     keras.utils.set_random_seed(0)
     spec = SPECS[0]

@@ -37,8 +37,9 @@ def test_train_runs_updates_and_writes_every_output(tmp_path):
     assert all(np.isfinite(row["return/runner"]) for row in result.history)
 
 
-def test_same_seed_same_run():
-    config = MADDPGConfig(num_episodes=4, seed=3, **TINY)
+@pytest.mark.parametrize("async_update", [False, True])
+def test_same_seed_same_run(async_update):
+    config = MADDPGConfig(num_episodes=4, seed=3, async_update=async_update, **TINY)
     a = train(config, LeavingEnv, verbose=False)
     b = train(config, LeavingEnv, verbose=False)
     for x, y in zip(a.learner.actors[0].get_weights(), b.learner.actors[0].get_weights()):
@@ -58,3 +59,14 @@ def test_a_nan_loss_stops_training_and_names_the_agent_and_the_loss():
         train(config, NaNRewardEnv, verbose=False)
 
 
+
+
+def test_async_update_runs_the_same_schedule_one_update_behind():
+    config = MADDPGConfig(num_episodes=6, **TINY)
+    sync = train(config, LeavingEnv, verbose=False)
+    lagged = train(config.replace(async_update=True), LeavingEnv, verbose=False)
+    assert (lagged.env_steps, lagged.num_updates) == (sync.env_steps, sync.num_updates)
+    assert all(np.isfinite(v) for row in lagged.history for v in row.values())
+    # Acting one update behind fills the buffer with other transitions: other weights.
+    assert not all(np.array_equal(x, y) for x, y in
+                   zip(sync.learner.actors[0].get_weights(), lagged.learner.actors[0].get_weights()))

@@ -138,18 +138,24 @@ class ReplayBuffer:
         rows = np.asarray(rows, np.float32)
         alive = np.asarray(alive, bool)
         layout = self.layout
-        rows = rows * alive[:, layout.column_agent]  # a dead agent is zeros everywhere...
-        rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
-        rows[:, layout.scalar_columns("alive")] = alive
+        if not alive.all():
+            rows = rows * alive[:, layout.column_agent]  # a dead agent is zeros everywhere...
+            rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
         count = rows.shape[0]
         if count > self.capacity:  # only the newest fit
-            rows = rows[-self.capacity:]
+            rows, alive = rows[-self.capacity:], alive[-self.capacity:]
             self._pointer = (self._pointer + count - self.capacity) % self.capacity
             self._size = self.capacity
             count = self.capacity
-        index = (self._pointer + np.arange(count)) % self.capacity
-        self._data[index] = rows
-        self._pointer = (self._pointer + count) % self.capacity
+        start = self._pointer
+        if start + count <= self.capacity:  # one contiguous block: the common case
+            self._data[start: start + count] = rows
+            self._data[start: start + count, layout.scalar_columns("alive")] = alive
+        else:
+            index = (start + np.arange(count)) % self.capacity
+            self._data[index] = rows
+            self._data[index, layout.scalar_columns("alive")] = alive
+        self._pointer = (start + count) % self.capacity
         self._size = min(self._size + count, self.capacity)
 
     def sample_packed(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:

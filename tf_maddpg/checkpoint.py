@@ -2,9 +2,9 @@
 
 One checkpoint is a TensorFlow checkpoint (``tf.train.CheckpointManager``:
 every actor, critic, target and optimizer, the update's random generator,
-the counters and the states of the NumPy generators of sampling and
-exploration) plus the replay
-buffer in ``buffer-<episode>.npz`` beside it. The buffer is written first,
+the weights the policy acts with, the counters and the states of the NumPy
+generators of sampling and exploration) plus the replay buffer in
+``buffer-<episode>.npz`` beside it. The buffer is written first,
 under a temporary name renamed into place; the manager then writes the
 TensorFlow files and, last, its index. A run killed at any moment leaves
 the previous checkpoint whole.
@@ -66,7 +66,8 @@ class TrainingCheckpoint:
       directory: the checkpoint folder (``RUN_DIR/checkpoints``).
       learner, policy, buffer: the run's pieces; restored in place.
       rng: the NumPy generator that samples the replay buffer; restored in
-        place, as is the policy's exploration generator.
+        place, as are the policy's exploration generator and the weights it
+        acts with.
       max_to_keep: checkpoints kept (the older ones are the fallback when
         the newest cannot be read).
     """
@@ -78,12 +79,14 @@ class TrainingCheckpoint:
         self.rng = rng
         self.policy = policy
         self._state = tf.Variable("", dtype=tf.string, trainable=False)
+        # The weights the policy acts with: with async_update one update older than the actors.
+        self._behaviour = tf.Variable(policy.snapshot(), trainable=False)
         self._checkpoint = tf.train.Checkpoint(
             actors=learner.actors, critics=learner.critics,
             target_actors=learner.target_actors, target_critics=learner.target_critics,
             actor_optimizers=learner.actor_optimizers,
             critic_optimizers=learner.critic_optimizers,
-            update_noise=learner.generator, state=self._state)
+            update_noise=learner.generator, behaviour_policy=self._behaviour, state=self._state)
         self.manager = tf.train.CheckpointManager(self._checkpoint, directory,
                                                   max_to_keep=max_to_keep, checkpoint_name="ckpt")
 
@@ -107,6 +110,7 @@ class TrainingCheckpoint:
         state["rng"] = self.rng.bit_generator.state
         state["exploration_rng"] = self.policy.rng.bit_generator.state
         self._state.assign(json.dumps(state, default=_json_number))
+        self._behaviour.assign(self.policy.snapshot())
         prefix = self.manager.save(checkpoint_number=number)
         self._remove_stale_buffers()
         return prefix
@@ -147,7 +151,8 @@ class TrainingCheckpoint:
         state = json.loads(self._state.numpy().decode())
         self.rng.bit_generator.state = state.pop("rng")
         self.policy.rng.bit_generator.state = state.pop("exploration_rng")
-        self.policy.sync()
+        if self.policy.backend == "numpy":
+            self.policy.restore(self._behaviour.numpy())
         return Progress(**state)
 
     def _buffer_path(self, number: int) -> str:

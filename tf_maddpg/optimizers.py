@@ -24,23 +24,35 @@ class TorchAdam(keras.optimizers.Adam):
         if kwargs.get("amsgrad"):
             raise ValueError("TorchAdam does not implement amsgrad")
         super().__init__(*args, **kwargs)
+        self._corrections = None
 
-    def update_step(self, gradient, variable, learning_rate):
-        """One PyTorch-style Adam step for ``variable``.
+    def apply(self, grads, trainable_variables=None):
+        """Applies one step to every variable; the bias corrections are computed once."""
+        self._corrections = self._bias_corrections()
+        try:
+            return super().apply(grads, trainable_variables)
+        finally:
+            self._corrections = None
 
-        As in ``torch.optim.Adam``, the bias corrections are computed in
-        float64 (from beta_1 and beta_2 as Python floats) and only then
-        rounded: ``1 - 0.999`` in float32 is 1.3e-5 off, enough to shorten
-        every early step by ~6e-6 and to drift from PyTorch over many steps.
+    def _bias_corrections(self):
+        """(learning_rate / (1 - beta_1^t), sqrt(1 - beta_2^t)) for this step t, as float32.
+
+        As in ``torch.optim.Adam``, computed in float64 (from beta_1 and beta_2
+        as Python floats) and only then rounded: ``1 - 0.999`` in float32 is
+        1.3e-5 off, enough to shorten every early step by ~6e-6 and to drift
+        from PyTorch over many steps.
         """
-        dtype = variable.dtype
-        gradient = ops.cast(gradient, dtype)
         step = ops.cast(self.iterations + 1, "float64")
         # convert_to_tensor, not cast: casting a Python float goes through float32.
         correction_1 = 1.0 - ops.power(ops.convert_to_tensor(self.beta_1, "float64"), step)
         correction_2 = 1.0 - ops.power(ops.convert_to_tensor(self.beta_2, "float64"), step)
-        step_size = ops.cast(ops.cast(learning_rate, "float64") / correction_1, dtype)
-        correction_2_sqrt = ops.cast(ops.sqrt(correction_2), dtype)
+        step_size = ops.cast(ops.cast(self.learning_rate, "float64") / correction_1, "float32")
+        return step_size, ops.cast(ops.sqrt(correction_2), "float32")
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One PyTorch-style Adam step for ``variable`` (float32 variables)."""
+        step_size, correction_2_sqrt = (self._corrections if self._corrections is not None
+                                        else self._bias_corrections())
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
         # The moments in torch's own forms: m.lerp_(g, 1 - b1); v * b2 + (1 - b2) * g^2.

@@ -11,6 +11,7 @@ Ctrl-C.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
 import os
@@ -261,11 +262,19 @@ class _TrainingLoop:
         self.policy = MultiAgentPolicy(env.specs, self.learner.actors, config.gumbel_temperature,
                                        config.epsilon, config.exploration_noise,
                                        seed=config.seed + 2)
+        if config.async_update and self.policy.backend != "numpy":
+            raise ValueError("async_update needs actors that the NumPy policy runs (Dense "
+                             "layers); these act through the graph, which would read weights "
+                             "while the update writes them")
+        # Evaluation acts with the actors' newest weights, whatever the behaviour policy holds.
+        self.eval_policy = MultiAgentPolicy(env.specs, self.learner.actors, seed=config.seed + 3)
         self.buffer = ReplayBuffer(env.specs, config.buffer_size)
         self.progress = Progress()
         self.history: List[Dict[str, float]] = []
         self.checkpoint = None
         self.saved_episode = None
+        self._updater = None  # the background thread of async_update
+        self._pending = None  # (future, env_steps, launch time) of the update in flight
         if out_dir:
             self.checkpoint = TrainingCheckpoint(os.path.join(out_dir, runs.CHECKPOINT_DIR),
                                                  self.learner, self.policy, self.buffer, rng)
@@ -315,6 +324,7 @@ class _TrainingLoop:
                     if self.checkpoint and progress.episode % config.checkpoint_interval == 0:
                         self._save_checkpoint()
                 interrupted = stop.requested
+            self._finish_update()
         except FloatingPointError as error:
             raise FloatingPointError(f"{error} {self._kept_checkpoint()}") from None
         except KeyboardInterrupt:
@@ -322,9 +332,13 @@ class _TrainingLoop:
             raise
         finally:
             self.log.close_bar()
+            if self._updater is not None:  # let an update in flight end before anything else
+                self._updater.shutdown(wait=True)
+                self._updater = None
         if self.checkpoint and self.saved_episode != progress.episode:
             self._save_checkpoint()
         self._finish(interrupted)
+        self.policy.sync()  # the trained weights, for whoever uses the returned policy
         return TrainingResult(self.learner, self.policy, self.history, progress.env_steps,
                               progress.wall_s, progress.episode, progress.num_updates,
                               progress.eval_s, progress.update_s, progress.first_update_s,
@@ -362,15 +376,52 @@ class _TrainingLoop:
             obs, alive = step.obs, step.alive
 
     def _update(self) -> None:
-        config, progress = self.config, self.progress
+        """One update of every agent on a fresh sample, in the schedule's place.
+
+        With ``async_update`` the update runs in a background thread: the
+        one before it is waited for and handed to the policy first, so the
+        policy acts one update behind.
+        """
+        config = self.config
         started = time.perf_counter()
-        losses = self.learner.update_packed(self.buffer.sample_packed(config.batch_size, self.rng))
-        self.policy.sync()
-        elapsed = time.perf_counter() - started
-        progress.update_s += elapsed
+        if not config.async_update:
+            losses = self.learner.update_packed(
+                self.buffer.sample_packed(config.batch_size, self.rng))
+            self.policy.sync()
+            self._record_update(losses, time.perf_counter() - started)
+            return
+        self._finish_update()
+        self.policy.sync()  # the behaviour policy takes the newest weights only here
+        rows = self.buffer.sample_packed(config.batch_size, self.rng)
+        if self._updater is None:
+            self._updater = concurrent.futures.ThreadPoolExecutor(1, "tf_maddpg-update")
+        self._pending = (self._updater.submit(self.learner.update_packed, rows),
+                         self.progress.env_steps, started)
+        self.progress.update_s += time.perf_counter() - started
+
+    def _finish_update(self) -> None:
+        """Waits for the update in flight, if any, and logs its losses.
+
+        The behaviour policy keeps its weights until the next update point:
+        evaluations and checkpoints, which wait here too, must not change
+        what it does, so that a run stopped and resumed is the unbroken run.
+        """
+        if self._pending is None:
+            return
+        future, env_steps, launched = self._pending
+        self._pending = None
+        waited = time.perf_counter()
+        losses = future.result()
+        self.progress.update_s += time.perf_counter() - waited
+        self._record_update(losses, time.perf_counter() - launched, env_steps)
+
+    def _record_update(self, losses, elapsed, env_steps=None) -> None:
+        progress = self.progress
+        if not self.config.async_update:
+            progress.update_s += elapsed
         if progress.num_updates == 0:
             progress.first_update_s = elapsed
-        check_finite(losses, progress.env_steps)
+        check_finite(losses, progress.env_steps if env_steps is None else env_steps)
         progress.num_updates += 1
         progress.loss_count += 1
         for key, value in losses.items():
@@ -378,7 +429,9 @@ class _TrainingLoop:
 
     def _evaluate(self, rate: float) -> None:
         config, progress = self.config, self.progress
-        returns = evaluate(self.policy, self.env, config.eval_episodes,
+        self._finish_update()
+        self.eval_policy.sync()
+        returns = evaluate(self.eval_policy, self.env, config.eval_episodes,
                            config.episode_length, seed=config.seed + EVAL_SEED_OFFSET)
         row = {"episode": progress.episode, "env_steps": progress.env_steps,
                "wall_s": round(progress.wall_s, 2)}
@@ -393,6 +446,7 @@ class _TrainingLoop:
         self.log.evaluation(row, self.history, rate)
 
     def _save_checkpoint(self) -> None:
+        self._finish_update()
         self.checkpoint.save(self.progress)
         save_actors(self.learner.actors, self.env.specs,
                     os.path.join(self.out_dir, runs.ACTORS_DIR))
