@@ -18,7 +18,8 @@ The variants, taking turns once per repeat:
 - ``tf_maddpg.train`` with one environment (the default), with one
   environment and ``async_update`` (the update in a background thread, the
   policy one update behind), with ``--num-envs`` stepped in this process,
-  and with ``--num-envs`` in ``--workers`` worker processes;
+  with ``--num-envs`` in ``--workers`` worker processes, and the same with
+  ``async_update``;
 - ``tf_maddpg.reference.train_reference``, our PyTorch reference, with one
   environment (torch on ``--torch-threads`` threads).
 
@@ -132,6 +133,8 @@ def main() -> None:
                 trainer(num_envs=args.num_envs)),
         Variant(f"tf_maddpg train, {args.num_envs} envs in {args.workers} workers",
                 trainer(num_envs=args.num_envs, env_workers=args.workers)),
+        Variant(f"tf_maddpg train, {args.num_envs} envs in {args.workers} workers, async_update",
+                trainer(num_envs=args.num_envs, env_workers=args.workers, async_update=True)),
         Variant(f"PyTorch reference train_reference, 1 env ({args.torch_threads} thread)",
                 lambda: steady_rate(train_reference(base, args.scenario, verbose=False,
                                                     torch_threads=args.torch_threads).history,

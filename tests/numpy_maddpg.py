@@ -61,24 +61,49 @@ def q_value(critic, obs, actions, alive):
 
 # --- Losses ----------------------------------------------------------------------------
 
+def target_actions(nets, batch, noise_i, cfg, specs, smoothing_i=None):
+    """Every agent's target action a'_j for agent i's critic loss (MATD3: smoothed)."""
+    actions = []
+    for j, spec in enumerate(specs):
+        out = mlp(nets["target_actors"][j], batch.next_obs[j])
+        clipped = 0.0
+        if smoothing_i is not None:
+            clipped = np.clip(cfg.target_noise * smoothing_i[j], -cfg.target_noise_clip,
+                              cfg.target_noise_clip)
+        if not spec.discrete:
+            action = squash(out, spec)
+            if smoothing_i is not None:
+                low, high = np.asarray(spec.low), np.asarray(spec.high)
+                action = np.clip(action + clipped * 0.5 * (high - low), low, high)
+            actions.append(action)
+        elif cfg.target_actions == "gumbel":
+            actions.append(gumbel_soft(out + clipped, noise_i[j].uniform, cfg.gumbel_temperature))
+        else:
+            actions.append(eps_onehot(out + clipped, noise_i[j].explore, noise_i[j].random_action,
+                                      cfg.epsilon))
+    return actions
+
+
 def critic_loss(i, nets, batch, noise_i, cfg, specs):
     """Agent i's TD loss; nets holds float64 params: actors, critics, target_*."""
-    n = len(specs)
     next_alive = [a * (1 - t) for a, t in zip(batch.alive, batch.terminated)]
-    next_actions = []
-    for j in range(n):
-        out = mlp(nets["target_actors"][j], batch.next_obs[j])
-        if not specs[j].discrete:
-            next_actions.append(squash(out, specs[j]))
-        elif cfg.target_actions == "gumbel":
-            next_actions.append(gumbel_soft(out, noise_i[j].uniform, cfg.gumbel_temperature))
-        else:
-            next_actions.append(eps_onehot(out, noise_i[j].explore, noise_i[j].random_action,
-                                           cfg.epsilon))
+    next_actions = target_actions(nets, batch, noise_i, cfg, specs)
     q_next = q_value(nets["target_critics"][i], batch.next_obs, next_actions, next_alive)
     y = batch.rewards[i] + cfg.gamma * (1 - batch.terminated[i]) * q_next
     q = q_value(nets["critics"][i], batch.obs, batch.actions, batch.alive)
     return masked_mean((q - y) ** 2, batch.alive[i])
+
+
+def twin_critic_loss(i, nets, batch, noise_i, smoothing_i, cfg, specs):
+    """MATD3: L(Q1_i) + L(Q2_i), both against r + gamma (1 - d) min(Q1', Q2') of smoothed a'."""
+    next_alive = [a * (1 - t) for a, t in zip(batch.alive, batch.terminated)]
+    next_actions = target_actions(nets, batch, noise_i, cfg, specs, smoothing_i)
+    q_next = np.minimum(
+        q_value(nets["target_critics"][i], batch.next_obs, next_actions, next_alive),
+        q_value(nets["target_critics2"][i], batch.next_obs, next_actions, next_alive))
+    y = batch.rewards[i] + cfg.gamma * (1 - batch.terminated[i]) * q_next
+    return sum(masked_mean((q_value(nets[kind][i], batch.obs, batch.actions, batch.alive) - y) ** 2,
+                           batch.alive[i]) for kind in ("critics", "critics2"))
 
 
 def actor_loss(i, nets, batch, noise_i, cfg, specs, anchor=None):
@@ -208,3 +233,58 @@ def full_update(nets, batch, noise, cfg, specs):
         nets[target] = [[t * (1 - cfg.tau) + s * cfg.tau for t, s in zip(tp, sp)]
                         for tp, sp in zip(nets[target], nets[kind])]
     return nets, losses, grads
+
+
+def adam_step(params, grads, state, lr, epsilon, beta_1=0.9, beta_2=0.999):
+    """torch.optim.Adam's update at any step; ``state`` ({"t", "m", "v"}) is updated in place."""
+    if not state:
+        state.update(t=0, m=[np.zeros_like(p) for p in params], v=[np.zeros_like(p) for p in params])
+    state["t"] += 1
+    t, out = state["t"], []
+    for k, (p, g) in enumerate(zip(params, grads)):
+        state["m"][k] = beta_1 * state["m"][k] + (1 - beta_1) * g
+        state["v"][k] = beta_2 * state["v"][k] + (1 - beta_2) * g ** 2
+        denominator = np.sqrt(state["v"][k]) / np.sqrt(1 - beta_2 ** t) + epsilon
+        out.append(p - lr / (1 - beta_1 ** t) * state["m"][k] / denominator)
+    return out
+
+
+def matd3_update(nets, batch, noise, cfg, specs, update_actors, adam):
+    """One MATD3 update (sequential order): every agent's twin critics, and when
+    ``update_actors`` its actor (through Q1) and then every target.
+
+    ``adam`` maps (kind, i) to that network's Adam state and is updated in place.
+    Returns (new nets, losses dict).
+    """
+    nets = copy.deepcopy(nets)
+    losses = {}
+    for i in range(len(specs)):
+        for_critics = {}
+        for kind in ("critics", "critics2"):
+            def loss_of(p, kind=kind):
+                return twin_critic_loss(i, with_net(nets, kind, i, p), batch, noise.target[i],
+                                        noise.smoothing[i], cfg, specs)
+            losses[("critic", i)] = loss_of([p.copy() for p in nets[kind][i]])
+            for_critics[kind] = finite_difference_grad(loss_of, [p.copy() for p in nets[kind][i]])
+        for kind, grads in for_critics.items():
+            grads = clip_global_norm(grads, cfg.max_grad_norm)
+            nets[kind][i] = adam_step(nets[kind][i], grads, adam.setdefault((kind, i), {}),
+                                      cfg.critic_lr, cfg.adam_epsilon)
+        if not update_actors:
+            continue
+        anchor = [p.copy() for p in nets["actors"][i]]
+
+        def actor_of(p):
+            return actor_loss(i, with_net(nets, "actors", i, p), batch, noise.actor[i], cfg,
+                              specs, anchor=anchor)
+        params = [p.copy() for p in nets["actors"][i]]
+        losses[("actor", i)] = actor_of(params)
+        grads = clip_global_norm(finite_difference_grad(actor_of, params), cfg.max_grad_norm)
+        nets["actors"][i] = adam_step(nets["actors"][i], grads, adam.setdefault(("actors", i), {}),
+                                      cfg.actor_lr, cfg.adam_epsilon)
+    if update_actors:
+        for kind in ("actors", "critics", "critics2"):
+            target = "target_" + kind
+            nets[target] = [[t * (1 - cfg.tau) + s * cfg.tau for t, s in zip(tp, sp)]
+                            for tp, sp in zip(nets[target], nets[kind])]
+    return nets, losses

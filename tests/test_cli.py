@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_maddpg import MADDPGConfig
+from tf_maddpg import MADDPGConfig, MATD3Config
 from tf_maddpg.cli import CommandError, config_from, main
 
 FAST = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
@@ -48,8 +48,9 @@ def test_every_subcommand_has_help(capsys, command):
 
 def test_train_help_documents_every_config_field(capsys):
     _, out, _ = run(capsys, "train", "--help")
-    for field in dataclasses.fields(MADDPGConfig):
+    for field in dataclasses.fields(MATD3Config):  # MADDPG's fields and MATD3's own
         assert "--" + field.name.replace("_", "-") in out
+    assert "--algo {maddpg,matd3}" in out and "--env-arg KEY=VALUE" in out
     assert "--episodes" in out and "--resume" in out and "--config" in out
     assert "Soft target update rate" in out  # the field's docstring is its help
 
@@ -148,7 +149,11 @@ def test_plot_draws_one_run_or_several(capsys, trained, tmp_path):
 def test_resume_from_the_command_line_and_its_errors(capsys, trained, tmp_path):
     out, _ = trained
     status, _, err = run(capsys, "train", "--resume", str(out), "--gamma", "0.9")
-    assert status == 2 and "only --episodes may change when resuming; remove --gamma" in err
+    assert status == 2 and "only --episodes and --env-workers may change when resuming; " \
+                           "remove --gamma" in err
+    status, _, err = run(capsys, "train", "--resume", str(out), "--algo", "matd3",
+                         "--env-arg", "N=3")
+    assert status == 2 and "remove --algo, --env-arg" in err
     status, _, err = run(capsys, "train", "--resume", str(tmp_path))
     assert status == 1 and "is not a tf_maddpg run folder" in err
     status, _, err = run(capsys, "train", "simple_spread_v3", "--resume", str(out))
@@ -169,3 +174,43 @@ def test_python_dash_m_runs_the_command():
     done = subprocess.run([sys.executable, "-m", "tf_maddpg", "--help"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "list-envs" in done.stdout
+
+
+def test_matd3_with_scenario_options_trains_from_the_command_line(capsys, tmp_path):
+    out = tmp_path / "tag"
+    status, _, err = run(capsys, "train", "simple_tag_v3", "--algo", "matd3", "--policy-delay",
+                         "3", "--env-arg", "terminate_on_success=true", "--env-arg",
+                         "num_obstacles=1", *FAST, "--quiet", "--out", str(out))
+    assert status == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert (config["algo"], config["policy_delay"]) == ("matd3", 3)
+    assert json.loads((out / "run.json").read_text())["env_kwargs"] == {
+        "terminate_on_success": True, "num_obstacles": 1}
+    with open(out / "metrics.csv") as f:
+        assert [line.split(",")[0] for line in f][1:] == ["2", "4"]
+    assert (out / "saved_model" / "adversary_0" / "saved_model.pb").exists()
+
+
+def test_scenario_options_are_checked_against_the_scenario(capsys):
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--env-arg", "n=4")
+    assert status == 2 and "simple_spread_v3 has no option 'n' (--env-arg); its options: N=3" in err
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--env-arg", "N=four")
+    assert status == 2 and "--env-arg N='four': simple_spread_v3's N takes an integer" in err
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--env-arg",
+                         "continuous_actions=1")
+    assert status == 2 and "takes true or false" in err
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--env-arg", "N")
+    assert status == 2 and "expected KEY=VALUE (e.g. N=4), not 'N'" in err
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--env-arg", "N=2",
+                         "--env-arg", "N=3")
+    assert status == 2 and "--env-arg N is given twice" in err
+
+
+def test_matd3_options_need_algo_matd3(capsys, tmp_path):
+    status, _, err = run(capsys, "train", "simple_v3", "--policy-delay", "3")
+    assert status == 2 and "--policy-delay is not an option of algo maddpg; add --algo matd3" in err
+    config = tmp_path / "c.yaml"
+    config.write_text("algo: matd3\ntarget_noise: 0.3\n")
+    assert config_from(str(config), {}).target_noise == 0.3
+    with pytest.raises(CommandError, match="algo maddpg has no field target_noise"):
+        config_from(str(config), {}, "maddpg")

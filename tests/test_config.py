@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from tf_maddpg import MADDPGConfig
+from tf_maddpg import MADDPGConfig, MATD3Config, config_from_dict
 
 
 def test_defaults_are_the_pytorch_reference_settings():
@@ -53,4 +53,23 @@ def test_frozen_and_replace_validates_again():
     with pytest.raises(ValueError):
         c.replace(gamma=-1)
     assert MADDPGConfig(hidden_sizes=[32, 32]).hidden_sizes == (32, 32)
-    assert MADDPGConfig(**c.to_dict()) == c
+    assert config_from_dict(c.to_dict()) == c
+
+
+def test_matd3_config_adds_its_fields_and_round_trips():
+    c = MATD3Config(policy_delay=3, gamma=0.9)
+    assert (c.algo, MADDPGConfig.algo) == ("matd3", "maddpg")
+    assert c.to_dict()["algo"] == "matd3" and "policy_delay" not in MADDPGConfig().to_dict()
+    assert config_from_dict(c.to_dict()) == c
+    assert isinstance(config_from_dict({"gamma": 0.9}), MADDPGConfig)
+    for field, value in (("policy_delay", 0), ("target_noise", -0.1), ("target_noise_clip", "x")):
+        with pytest.raises(ValueError, match=f"MATD3Config.{field}="):
+            MATD3Config(**{field: value})
+
+
+def test_config_from_dict_names_the_algorithm_a_field_belongs_to():
+    with pytest.raises(ValueError, match=r"algo maddpg has no field policy_delay \(a field of "
+                                         r"algo matd3\)"):
+        config_from_dict({"policy_delay": 2})
+    with pytest.raises(ValueError, match="unknown algo 'td3'"):
+        config_from_dict({"algo": "td3"})

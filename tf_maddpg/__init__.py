@@ -10,11 +10,12 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "tf_maddpg.buffer": ("Batch", "ReplayBuffer"),
-    "tf_maddpg.config": ("MADDPGConfig",),
+    "tf_maddpg.config": ("MADDPGConfig", "MATD3Config", "config_from_dict"),
     "tf_maddpg.checkpoint": ("CheckpointError",),
     "tf_maddpg.envs": ("EnvAdapter", "StepResult", "known_scenarios", "make_env"),
     "tf_maddpg.export": ("export_actors", "load_exported"),
     "tf_maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
+    "tf_maddpg.matd3": ("MATD3Learner", "MATD3Noise", "make_learner"),
     "tf_maddpg.networks": ("make_actor", "make_critic"),
     "tf_maddpg.policy": ("MultiAgentPolicy", "load_actors", "save_actors"),
     "tf_maddpg.render": ("record_gif",),

@@ -45,7 +45,7 @@ class Progress:
       update_s: the part of ``wall_s`` spent in updates.
       first_update_s: the run's first update (with TensorFlow, mostly tracing).
       loss_sums: per loss key, the sum of its values since the last evaluation.
-      loss_count: updates since the last evaluation.
+      loss_counts: per loss key, how many values ``loss_sums`` holds.
     """
 
     episode: int = 0
@@ -56,7 +56,7 @@ class Progress:
     update_s: float = 0.0
     first_update_s: float = 0.0
     loss_sums: dict = dataclasses.field(default_factory=dict)
-    loss_count: int = 0
+    loss_counts: dict = dataclasses.field(default_factory=dict)
 
 
 class TrainingCheckpoint:
@@ -82,11 +82,7 @@ class TrainingCheckpoint:
         # The weights the policy acts with: with async_update one update older than the actors.
         self._behaviour = tf.Variable(policy.snapshot(), trainable=False)
         self._checkpoint = tf.train.Checkpoint(
-            actors=learner.actors, critics=learner.critics,
-            target_actors=learner.target_actors, target_critics=learner.target_critics,
-            actor_optimizers=learner.actor_optimizers,
-            critic_optimizers=learner.critic_optimizers,
-            update_noise=learner.generator, behaviour_policy=self._behaviour, state=self._state)
+            **learner.checkpoint_objects(), behaviour_policy=self._behaviour, state=self._state)
         self.manager = tf.train.CheckpointManager(self._checkpoint, directory,
                                                   max_to_keep=max_to_keep, checkpoint_name="ckpt")
 

@@ -1,6 +1,7 @@
-"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs.
+"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs, compare.
 
     tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
+    tf-maddpg train simple_spread_v3 --algo matd3 --env-arg N=4 --env-arg continuous_actions=true
     tf-maddpg train --resume runs/adv --episodes 8000
     tf-maddpg evaluate runs/adv --episodes 100 --render adv.gif
     tf-maddpg export runs/adv --out exported/adv
@@ -14,6 +15,7 @@ command-line input, 130 stopped by Ctrl-C (after saving a checkpoint).
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import difflib
 import json
@@ -22,11 +24,14 @@ import shlex
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from tf_maddpg.config import MADDPGConfig, OTHER_ACTIONS, TARGET_ACTIONS, UPDATE_ORDERS, field_docs
+from tf_maddpg.config import (ALGORITHMS, OTHER_ACTIONS, TARGET_ACTIONS, UPDATE_ORDERS,
+                              MADDPGConfig, MATD3Config, config_from_dict, field_docs)
 
 _CHOICES = {"update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
             "other_actions": OTHER_ACTIONS}
 _ALIASES = {"num_episodes": ["--episodes"]}
+_ALL_FIELDS = {f.name: f for cls in ALGORITHMS.values() for f in dataclasses.fields(cls)}
+_MADDPG_FIELDS = {f.name for f in dataclasses.fields(MADDPGConfig)}
 
 
 class CommandError(Exception):
@@ -63,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(command=function, command_name=name, subparser=p)
         return p
 
-    train = command("train", _train, "train MADDPG on an mpe2 scenario", _TRAIN_DESCRIPTION)
+    train = command("train", _train, "train MADDPG or MATD3 on an mpe2 scenario",
+                    _TRAIN_DESCRIPTION)
     train.add_argument("env", nargs="?", metavar="ENV",
                        help="mpe2 scenario module, e.g. simple_adversary_v3 (see list-envs); "
                             "optional with --resume")
@@ -79,9 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace the run that the output folder already holds")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar and no table")
+    train.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                       help="TensorFlow's intra- and inter-op threads (default: one per core); "
+                            "1 when several runs share the machine")
+    train.add_argument("--algo", choices=sorted(ALGORITHMS), default=None,
+                       help="the algorithm (default: the --config file's algo, else maddpg)")
+    _add_env_arg_option(train)
     fields = train.add_argument_group(
         "config fields", "every MADDPGConfig field (defaults: the PyTorch reference's settings)")
     _add_config_options(fields)
+    fields = train.add_argument_group("MATD3 fields", "with --algo matd3 (MATD3Config)")
+    _add_config_options(fields, only=set(_ALL_FIELDS) - _MADDPG_FIELDS)
 
     evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
@@ -116,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="runs at once, each in its own process with one thread; sides "
                               "alternate so both see the same load (default: 1)")
     compare.add_argument("--config", metavar="FILE", help="YAML or JSON file of config fields")
+    _add_env_arg_option(compare)
     fields = compare.add_argument_group("config fields (both sides)",
                                         "as for train; --seed is replaced by --seeds")
     _add_config_options(fields, skip=("seed", "checkpoint_interval"))
@@ -123,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _TRAIN_DESCRIPTION = """\
-Train MADDPG on an mpe2 scenario and write a run folder: config.json, run.json,
-metrics.csv, returns.png, tensorboard/, checkpoints/, actors/, saved_model/.
+Train MADDPG (or MATD3, --algo matd3) on an mpe2 scenario and write a run
+folder: config.json, run.json, metrics.csv, returns.png, tensorboard/,
+checkpoints/, actors/, saved_model/.
 
 Config fields come from, in rising priority: the defaults (the PyTorch
 reference's settings), --config FILE, then the options below. Ctrl-C once
@@ -133,6 +149,9 @@ finishes the episode, saves a checkpoint and stops; --resume continues.
 examples:
   tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
   tf-maddpg train simple_spread_v3 --config my.yaml --eval-interval 50
+  tf-maddpg train simple_tag_v3 --algo matd3 --env-arg terminate_on_success=true
+  tf-maddpg train simple_spread_v3 --env-arg N=4 --env-arg continuous_actions=true
+  tf-maddpg train simple_spread_v3 --num-envs 16 --env-workers 2   # both CPU cores
   tf-maddpg train --resume runs/adv --episodes 8000
 """
 
@@ -151,10 +170,19 @@ example:
 
 # --- Config options ---------------------------------------------------------------------
 
-def _add_config_options(group, skip: Sequence[str] = ()) -> None:
+def _add_env_arg_option(parser) -> None:
+    parser.add_argument("--env-arg", dest="env_args", action="append", type=_env_arg, default=[],
+                        metavar="KEY=VALUE",
+                        help="a scenario option, repeatable: N=4, continuous_actions=true, "
+                             "local_ratio=0.25 (values are Python literals or true/false; "
+                             "an unknown key lists the scenario's options)")
+
+
+def _add_config_options(group, skip: Sequence[str] = (), only=None) -> None:
     docs = field_docs()
-    for field in dataclasses.fields(MADDPGConfig):
-        if field.name in skip:
+    for field in _ALL_FIELDS.values():
+        if field.name in skip or (field.name not in _MADDPG_FIELDS if only is None
+                                  else field.name not in only):
             continue
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
@@ -175,19 +203,31 @@ def _add_config_options(group, skip: Sequence[str] = ()) -> None:
             group.add_argument(*flags, choices=_CHOICES.get(field.name), **common)
 
 
-def config_from(file: Optional[str], options: Dict[str, object]) -> MADDPGConfig:
+def config_from(file: Optional[str], options: Dict[str, object],
+                algo: Optional[str] = None) -> MADDPGConfig:
     """The config: defaults, then the fields of ``file`` (YAML/JSON), then ``options``.
+
+    ``algo`` (the --algo option) overrides the file's ``algo``; the default is maddpg.
 
     Raises:
       CommandError: the file is unreadable or names a field that does not
-        exist, or a value is out of range.
+        exist, a field belongs to another algorithm, or a value is out of range.
     """
     values = {}
     if file:
         values.update(_read_config_file(file))
     values.update(options)
+    if algo:
+        values["algo"] = algo
+    chosen = values.get("algo", "maddpg")
+    foreign = sorted(k for k in options if k not in
+                     {f.name for f in dataclasses.fields(ALGORITHMS.get(chosen, MADDPGConfig))})
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        raise CommandError(f"{flags} {'is' if len(foreign) == 1 else 'are'} not an option of "
+                           f"algo {chosen}; add --algo matd3")
     try:
-        return MADDPGConfig(**values)
+        return config_from_dict(values)
     except ValueError as error:
         raise CommandError(str(error)) from None
 
@@ -207,7 +247,7 @@ def _read_config_file(path: str) -> dict:
     if not isinstance(data, dict):
         raise CommandError(f"--config {path} must hold a mapping of config fields, "
                            f"not a {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(MADDPGConfig)}
+    known = set(_ALL_FIELDS) | {"algo"}
     values = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
@@ -221,8 +261,39 @@ def _read_config_file(path: str) -> dict:
 
 
 def _config_options(args) -> Dict[str, object]:
-    names = {f.name for f in dataclasses.fields(MADDPGConfig)}
-    return {k: v for k, v in vars(args).items() if k in names}
+    return {k: v for k, v in vars(args).items() if k in _ALL_FIELDS}
+
+
+def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
+    """The scenario options of repeated --env-arg KEY=VALUE pairs, checked against the scenario.
+
+    Raises:
+      CommandError: a key is not an option of the scenario (the message
+        lists its options), a key is given twice, or a value has the wrong
+        type for the option's default.
+    """
+    from tf_maddpg.envs import scenario_options
+
+    options = scenario_options(scenario)
+    options.pop("render_mode", None)  # the run renders nothing; evaluate --render does
+    values = {}
+    for key, value in pairs:
+        if key not in options:
+            raise CommandError(f"{scenario} has no option {key!r} (--env-arg); its options: "
+                               + ", ".join(f"{k}={_show(v)}" for k, v in options.items()))
+        if key in values:
+            raise CommandError(f"--env-arg {key} is given twice")
+        default = options[key]
+        expected = (bool if isinstance(default, bool) else
+                    (int,) if isinstance(default, int) else
+                    (int, float) if isinstance(default, float) else None)
+        if expected is not None and (not isinstance(value, expected)
+                                     or (expected is not bool and isinstance(value, bool))):
+            kind = {bool: "true or false", (int,): "an integer"}.get(expected, "a number")
+            raise CommandError(f"--env-arg {key}={value!r}: {scenario}'s {key} takes {kind} "
+                               f"(default {_show(default)})")
+        values[key] = float(value) if isinstance(default, float) else value
+    return values
 
 
 # --- Commands -----------------------------------------------------------------------------
@@ -238,9 +309,10 @@ def _train(args, parser) -> int:
         if args.config:
             parser.error("--config cannot be combined with --resume: a run resumes with its own "
                          "config.json")
-        extra = sorted(set(options) - {"num_episodes"})
+        extra = sorted(set(options) - {"num_episodes", "env_workers"})
+        extra += ["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
         if extra:
-            parser.error(f"only --episodes may change when resuming; remove "
+            parser.error(f"only --episodes and --env-workers may change when resuming; remove "
                          f"{', '.join('--' + e.replace('_', '-') for e in extra)}")
         try:
             info = read_run(args.resume)
@@ -255,6 +327,7 @@ def _train(args, parser) -> int:
             parser.error("--out cannot differ from --resume: a run resumes in its own folder")
         scenario, out_dir = info.scenario, args.resume
         config = info.config.replace(**options) if options else info.config
+        env_kwargs = info.env_kwargs
     else:
         if not args.env:
             parser.error("give the scenario to train (ENV), or --resume RUN_DIR")
@@ -265,14 +338,21 @@ def _train(args, parser) -> int:
             parser.error(f"unknown scenario {args.env!r}.{hint} Known mpe2 scenarios: "
                          f"{', '.join(known)}")
         try:
-            config = config_from(args.config, options)
+            config = config_from(args.config, options, args.algo)
+            env_kwargs = env_kwargs_from(args.env_args, args.env)
         except CommandError as error:
             parser.error(str(error))
         scenario = args.env
         out_dir = args.out or os.path.join("runs", scenario, f"seed{config.seed}")
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     try:
-        result = train(config, scenario, out_dir=out_dir, verbose=not args.quiet,
-                       resume=bool(args.resume), overwrite=args.overwrite)
+        result = train(config, scenario, env_kwargs=env_kwargs, out_dir=out_dir,
+                       verbose=not args.quiet, resume=bool(args.resume),
+                       overwrite=args.overwrite)
     except (RunFolderError, CheckpointError, FloatingPointError) as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
@@ -358,16 +438,20 @@ def _compare(args, parser) -> int:
                      f"{', '.join(known_scenarios())}")
     try:
         config = config_from(args.config, _config_options(args))
+        env_kwargs = env_kwargs_from(args.env_args, args.env)
     except CommandError as error:
         parser.error(str(error))
+    if config.algo != "maddpg":
+        parser.error(f"compare trains the PyTorch reference, which is MADDPG; --config asks "
+                     f"for algo {config.algo}")
     try:
         from tf_maddpg.compare import compare
     except ImportError as error:
         raise CommandError(str(error)) from None
     command_line = "tf-maddpg " + shlex.join(args.argv)
     try:
-        summaries = compare(args.env, args.seeds, config, args.out, jobs=args.jobs,
-                            command=command_line)
+        summaries = compare(args.env, args.seeds, config, args.out, env_kwargs=env_kwargs,
+                            jobs=args.jobs, command=command_line)
     except ImportError as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
@@ -428,6 +512,19 @@ def _show(value) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
+def _env_arg(text: str) -> tuple:
+    """KEY=VALUE -> (key, value): a Python literal, true/false, or else the text itself."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. N=4), not {text!r}")
+    if value in ("true", "false"):
+        return key.strip(), value == "true"
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value
+
+
 def _boolean(text: str) -> bool:
     if text.lower() in ("true", "1", "yes"):
         return True
@@ -447,7 +544,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-__all__: List[str] = ["build_parser", "config_from", "main", "CommandError"]
+__all__: List[str] = ["build_parser", "config_from", "env_kwargs_from", "main", "CommandError"]
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""The MADDPG configuration: one frozen dataclass, validated on construction.
+"""The configurations: one frozen dataclass per algorithm, validated on construction.
 
 The defaults are the settings of the PyTorch teaching reference (Hands-on RL,
 chapter 21), so that a run with ``MADDPGConfig()`` is directly comparable to
 it. ``MADDPGConfig.original()`` gives the settings of openai/maddpg
-(Lowe et al. 2017, https://arxiv.org/abs/1706.02275).
+(Lowe et al. 2017, https://arxiv.org/abs/1706.02275). ``MATD3Config`` adds
+MATD3's fields (Ackermann et al. 2019, https://arxiv.org/abs/1910.01465);
+``config_from_dict`` reads either from a dict with an ``"algo"`` key.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 import inspect
 import math
 import numbers
-from typing import Optional, Tuple
+from typing import ClassVar, Dict, Optional, Tuple, Type
 
 UPDATE_ORDERS = ("sequential", "simultaneous")
 TARGET_ACTIONS = ("argmax", "gumbel")
@@ -28,6 +30,9 @@ class MADDPGConfig:
     Every field is validated in ``__post_init__``; a bad value raises a
     ``ValueError`` that names the field and what it accepts.
     """
+
+    algo: ClassVar[str] = "maddpg"
+    """The algorithm these settings are for (``to_dict`` writes it)."""
 
     # --- Optimisation --------------------------------------------------------
     actor_lr: float = 1e-2
@@ -129,9 +134,9 @@ class MADDPGConfig:
         _check_float(self, "gamma", low=0.0, high=1.0)
         _check_float(self, "tau", low=0.0, high=1.0, low_open=True)
         _check_int(self, "batch_size", low=1)
-        _require(isinstance(self.hidden_sizes, tuple) and len(self.hidden_sizes) >= 1
+        _require(self, isinstance(self.hidden_sizes, tuple) and len(self.hidden_sizes) >= 1
                  and all(_is_int(h) and h >= 1 for h in self.hidden_sizes),
-                 "hidden_sizes", self.hidden_sizes, "one or more integers >= 1")
+                 "hidden_sizes", "one or more integers >= 1")
         if self.max_grad_norm is not None:
             _check_float(self, "max_grad_norm", low=0.0, low_open=True,
                          allowed="None or a float > 0")
@@ -147,15 +152,14 @@ class MADDPGConfig:
         _check_float(self, "gumbel_temperature", low=0.0, low_open=True)
         _check_float(self, "epsilon", low=0.0, high=1.0)
         _check_float(self, "exploration_noise", low=0.0)
-        _require(self.update_order in UPDATE_ORDERS, "update_order",
-                 self.update_order, f"one of {UPDATE_ORDERS}")
-        _require(self.target_actions in TARGET_ACTIONS, "target_actions",
-                 self.target_actions, f"one of {TARGET_ACTIONS}")
-        _require(self.other_actions in OTHER_ACTIONS, "other_actions",
-                 self.other_actions, f"one of {OTHER_ACTIONS}")
+        _require(self, self.update_order in UPDATE_ORDERS, "update_order",
+                 f"one of {UPDATE_ORDERS}")
+        _require(self, self.target_actions in TARGET_ACTIONS, "target_actions",
+                 f"one of {TARGET_ACTIONS}")
+        _require(self, self.other_actions in OTHER_ACTIONS, "other_actions",
+                 f"one of {OTHER_ACTIONS}")
         for name in ("jit_compile", "async_update"):
-            _require(isinstance(getattr(self, name), bool), name, getattr(self, name),
-                     "True or False")
+            _require(self, isinstance(getattr(self, name), bool), name, "True or False")
         _check_int(self, "env_workers", low=0, high=self.num_envs,
                    allowed=f"an integer between 0 and num_envs ({self.num_envs})")
         _check_int(self, "seed", low=0)
@@ -180,21 +184,81 @@ class MADDPGConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """The fields as a JSON-friendly dict."""
-        values = dataclasses.asdict(self)
+        """The fields as a JSON-friendly dict, with the algorithm under ``"algo"``."""
+        values = {"algo": self.algo, **dataclasses.asdict(self)}
         values["hidden_sizes"] = list(self.hidden_sizes)
         return values
 
 
+@dataclasses.dataclass(frozen=True)
+class MATD3Config(MADDPGConfig):
+    """MADDPG's settings plus MATD3's: TD3's three changes, agent by agent.
+
+    MATD3 (Ackermann et al. 2019, https://arxiv.org/abs/1910.01465) gives
+    every agent twin centralised critics and takes the smaller of their
+    target values; smooths the target actions with clipped noise; and
+    updates the actors and every target network once per ``policy_delay``
+    critic updates (TD3, Fujimoto et al. 2018, https://arxiv.org/abs/1802.09477).
+    """
+
+    algo: ClassVar[str] = "matd3"
+
+    # --- MATD3 -----------------------------------------------------------------
+    policy_delay: int = 2
+    """Critic updates per update of the actors and of every target network
+    (TD3's d; 1 updates them every time)."""
+    target_noise: float = 0.2
+    """Target policy smoothing: std of the Gaussian noise added to each
+    target action before it is used (Box agents: in units of half the action
+    range, then clipped to the bounds; Discrete agents: added to the target
+    actor's logits before the one-hot or Gumbel-softmax target action)."""
+    target_noise_clip: float = 0.5
+    """The smoothing noise is clipped to [-target_noise_clip, target_noise_clip]
+    (same units as target_noise)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check_int(self, "policy_delay", low=1)
+        _check_float(self, "target_noise", low=0.0)
+        _check_float(self, "target_noise_clip", low=0.0)
+
+
+ALGORITHMS: Dict[str, Type[MADDPGConfig]] = {"maddpg": MADDPGConfig, "matd3": MATD3Config}
+"""The config class of each algorithm name."""
+
+
+def config_from_dict(values: dict) -> MADDPGConfig:
+    """The config a dict describes: ``values["algo"]`` (default "maddpg") picks the class.
+
+    Raises:
+      ValueError: the algorithm is unknown, a field does not exist for it
+        (the message names the algorithm that has it), or a value is bad.
+    """
+    values = dict(values)
+    algo = values.pop("algo", "maddpg")
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algo {algo!r}; expected one of {', '.join(ALGORITHMS)}")
+    cls = ALGORITHMS[algo]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        owners = {name: a for a, c in ALGORITHMS.items()
+                  for name in (f.name for f in dataclasses.fields(c))}
+        hints = [f"{k} (a field of algo {owners[k]})" if k in owners else k for k in unknown]
+        raise ValueError(f"algo {algo} has no field {', '.join(hints)}")
+    return cls(**values)
+
+
 @functools.lru_cache(maxsize=None)
 def field_docs() -> dict:
-    """Each field's one-paragraph description, read from its docstring in this file."""
-    tree = ast.parse(inspect.getsource(MADDPGConfig))
-    docs, body = {}, tree.body[0].body
-    for node, following in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant)):
-            docs[node.target.id] = " ".join(following.value.value.split())
+    """Each field's one-paragraph description (every algorithm's), read from its docstring."""
+    docs = {}
+    for cls in ALGORITHMS.values():
+        body = ast.parse(inspect.getsource(cls)).body[0].body
+        for node, following in zip(body, body[1:]):
+            if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)):
+                docs[node.target.id] = " ".join(following.value.value.split())
     return docs
 
 
@@ -202,15 +266,16 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _require(ok: bool, field: str, value, allowed: str) -> None:
+def _require(config, ok: bool, field: str, allowed: str) -> None:
     if not ok:
-        raise ValueError(f"MADDPGConfig.{field}={value!r} is invalid: expected {allowed}.")
+        raise ValueError(f"{type(config).__name__}.{field}={getattr(config, field)!r} is "
+                         f"invalid: expected {allowed}.")
 
 
 def _check_int(config, field, low, high=None, allowed=None):
     value = getattr(config, field)
     ok = _is_int(value) and value >= low and (high is None or value <= high)
-    _require(ok, field, value, allowed or f"an integer >= {low}")
+    _require(config, ok, field, allowed or f"an integer >= {low}")
 
 
 def _check_float(config, field, low=None, high=None, low_open=False, allowed=None):
@@ -223,4 +288,4 @@ def _check_float(config, field, low=None, high=None, low_open=False, allowed=Non
         lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
         hi = "inf)" if high is None else f"{high:g}]"
         allowed = f"a finite float in {lo}, {hi}" if low is not None else "a finite float"
-    _require(ok, field, value, allowed)
+    _require(config, ok, field, allowed)

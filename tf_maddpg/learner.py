@@ -107,16 +107,32 @@ class MADDPGLearner:
 
         self.layout = TransitionLayout(self.specs)
         self.batch_signature = batch_signature(self.specs)
-        self.noise_signature = noise_signature(self.specs)
-        self._step = tf.function(self._update_step, jit_compile=config.jit_compile,
-                                 input_signature=[self.batch_signature, self.noise_signature])
-        self._sample_and_step = tf.function(
-            lambda batch: self._step(batch, self.sample_noise(tf.shape(batch.rewards[0])[0])),
-            input_signature=[self.batch_signature])
+        self.noise_signature = self._noise_signature()
+        self._step, self._sample_and_step, self._packed_step = self._compile(update_actors=True)
+
+    def _compile(self, update_actors: bool):
+        """The compiled update: with given noise, with fresh noise, and on packed rows.
+
+        Each has a fixed input signature, so it traces once whatever the batch size.
+        """
+        step = tf.function(lambda batch, noise: self._update_step(batch, noise, update_actors),
+                           jit_compile=self.config.jit_compile, autograph=False,
+                           input_signature=[self.batch_signature, self.noise_signature])
+        sample_and_step = tf.function(
+            lambda batch: step(batch, self.sample_noise(tf.shape(batch.rewards[0])[0])),
+            input_signature=[self.batch_signature], autograph=False)
         # The training loop's path: one packed array in, one call (see ReplayBuffer).
-        self._packed_step = tf.function(
-            lambda rows: self._step(self._split(rows), self.sample_noise(tf.shape(rows)[0])),
-            input_signature=[tf.TensorSpec([None, self.layout.width], tf.float32)])
+        packed_step = tf.function(
+            lambda rows: step(self._split(rows), self.sample_noise(tf.shape(rows)[0])),
+            input_signature=[tf.TensorSpec([None, self.layout.width], tf.float32)],
+            autograph=False)
+        return step, sample_and_step, packed_step
+
+    def checkpoint_objects(self) -> Dict[str, object]:
+        """Everything that a checkpoint must hold to resume the learner exactly."""
+        return dict(actors=self.actors, critics=self.critics, target_actors=self.target_actors,
+                    target_critics=self.target_critics, actor_optimizers=self.actor_optimizers,
+                    critic_optimizers=self.critic_optimizers, update_noise=self.generator)
 
     def _adam(self, learning_rate: float, model: keras.Model) -> keras.optimizers.Optimizer:
         optimizer = TorchAdam(learning_rate=learning_rate, epsilon=self.config.adam_epsilon)
@@ -131,7 +147,7 @@ class MADDPGLearner:
         Returns:
           ``{"loss/critic/<agent>": float, "loss/actor/<agent>": float, ...}``.
         """
-        return {k: float(v) for k, v in self._sample_and_step(batch).items()}
+        return self._losses(self._steps()[1](batch))
 
     def update_packed(self, rows: np.ndarray) -> Dict[str, float]:
         """``update`` on packed transitions [B, layout.width] (``ReplayBuffer.sample_packed``).
@@ -140,11 +156,22 @@ class MADDPGLearner:
         one array: handing a compiled function one array instead of one per
         agent and field saves about a millisecond a call.
         """
-        return {k: float(v) for k, v in self._packed_step(rows).items()}
+        return self._losses(self._steps()[2](rows))
 
     def update_with_noise(self, batch: Batch, noise: UpdateNoise) -> Dict[str, float]:
         """One update of every agent with the given noise (for exact tests)."""
-        return {k: float(v) for k, v in self._step(batch, noise).items()}
+        return self._losses(self._steps()[0](batch, noise))
+
+    def _steps(self):
+        """The compiled functions of this update: (with noise, fresh noise, packed)."""
+        return self._step, self._sample_and_step, self._packed_step
+
+    @staticmethod
+    def _losses(outputs) -> Dict[str, float]:
+        return {k: float(v) for k, v in outputs.items()}
+
+    def _noise_signature(self):
+        return noise_signature(self.specs)
 
     def sample_noise(self, batch_size) -> UpdateNoise:
         """Draws an update's noise from ``self.generator``."""
@@ -212,11 +239,16 @@ class MADDPGLearner:
 
     # --- The compiled update ------------------------------------------------------------
 
-    def _update_step(self, batch: Batch, noise: UpdateNoise) -> Dict[str, tf.Tensor]:
+    def _update_step(self, batch: Batch, noise, update_actors: bool = True) -> Dict[str, tf.Tensor]:
+        """Every agent's critic, then (``update_actors``) its actor, then every target."""
         losses = {}
         n = len(self.specs)
         # The target actors do not change until the end of the update: one forward each.
         targets = self._target_outputs(batch)
+        if not update_actors:
+            for i in range(n):
+                losses.update(self._apply_critic(i, *self._critic_grads(i, batch, noise, targets)))
+            return losses
         if self.config.update_order == "sequential":
             # Both references: agent by agent, critic then actor; agent i's actor
             # loss goes through its new critic and the already updated actors j < i.
@@ -233,10 +265,19 @@ class MADDPGLearner:
         self._soft_update_targets()
         return losses
 
+    def _critic_networks(self, i):
+        """Agent i's critic networks and their optimizers: [(model, optimizer), ...]."""
+        return [(self.critics[i], self.critic_optimizers[i])]
+
+    def _target_pairs(self):
+        """(online, target) model pairs that the soft update moves."""
+        return list(zip(self.actors + self.critics, self.target_actors + self.target_critics))
+
     def _critic_grads(self, i, batch, noise, targets):
+        variables = [v for model, _ in self._critic_networks(i) for v in model.trainable_variables]
         with tf.GradientTape() as tape:
             loss = self.critic_loss(i, batch, noise.target[i], targets)
-        return loss, tape.gradient(loss, self.critics[i].trainable_variables)
+        return loss, tape.gradient(loss, variables)
 
     def _actor_grads(self, i, batch, noise):
         with tf.GradientTape() as tape:
@@ -244,7 +285,11 @@ class MADDPGLearner:
         return loss, tape.gradient(loss, self.actors[i].trainable_variables)
 
     def _apply_critic(self, i, loss, grads):
-        self._apply(self.critic_optimizers[i], self.critics[i], grads)
+        start = 0
+        for model, optimizer in self._critic_networks(i):  # each network clipped on its own
+            count = len(model.trainable_variables)
+            self._apply(optimizer, model, grads[start: start + count])
+            start += count
         return {f"loss/critic/{self.specs[i].name}": loss}
 
     def _apply_actor(self, i, loss, grads):
@@ -258,8 +303,7 @@ class MADDPGLearner:
 
     def _soft_update_targets(self):
         tau = self.config.tau
-        for online, target in zip(self.actors + self.critics,
-                                  self.target_actors + self.target_critics):
+        for online, target in self._target_pairs():
             for t, s in zip(target.weights, online.weights):
                 t.assign(t * (1.0 - tau) + s * tau)
 

@@ -18,7 +18,7 @@ import json
 import os
 from typing import List, Optional
 
-from tf_maddpg.config import MADDPGConfig
+from tf_maddpg.config import MADDPGConfig, config_from_dict
 from tf_maddpg.specs import AgentSpec
 
 CONFIG_FILE = "config.json"
@@ -80,7 +80,7 @@ def read_run(run_dir: str) -> RunInfo:
     with open(paths[0]) as f:
         run = json.load(f)
     with open(paths[1]) as f:
-        config = MADDPGConfig(**json.load(f))
+        config = config_from_dict(json.load(f))
     specs = [AgentSpec(**{**a, "low": _tuple(a.get("low")), "high": _tuple(a.get("high"))})
              for a in run["agents"]]
     return RunInfo(run.get("scenario"), run.get("env_kwargs") or {}, specs, config)

@@ -33,6 +33,7 @@ from tf_maddpg.checkpoint import Progress, TrainingCheckpoint
 from tf_maddpg.config import MADDPGConfig
 from tf_maddpg.envs import EnvAdapter, make_env
 from tf_maddpg.learner import MADDPGLearner
+from tf_maddpg.matd3 import make_learner
 from tf_maddpg.metrics import MetricsCSV, metric_columns, read_metrics
 from tf_maddpg.plotting import plot_returns
 from tf_maddpg.policy import MultiAgentPolicy, save_actors
@@ -229,9 +230,10 @@ def _prepare_folder(out_dir, config, scenario, env_kwargs, resume, overwrite):
         if env_kwargs and dict(env_kwargs) != info.env_kwargs:
             raise runs.RunFolderError(f"{out_dir} was run with scenario options "
                                       f"{info.env_kwargs}, not {dict(env_kwargs)}")
-        changed = [f"{k} ({info.config.to_dict()[k]!r} -> {v!r})"
-                   for k, v in config.to_dict().items()
-                   if k not in RESUMABLE_CHANGES and info.config.to_dict()[k] != v]
+        saved, given = info.config.to_dict(), config.to_dict()
+        changed = [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})"
+                   for k in sorted(set(saved) | set(given))
+                   if k not in RESUMABLE_CHANGES and saved.get(k) != given.get(k)]
         if changed:
             raise runs.RunFolderError(
                 f"resuming {out_dir} with a different config: {', '.join(changed)}; only "
@@ -258,7 +260,7 @@ class _TrainingLoop:
         self.rng = rng
         self.out_dir = out_dir
         self.names = env.agents
-        self.learner = MADDPGLearner(env.specs, config)
+        self.learner = make_learner(env.specs, config)
         self.policy = MultiAgentPolicy(env.specs, self.learner.actors, config.gumbel_temperature,
                                        config.epsilon, config.exploration_noise,
                                        seed=config.seed + 2)
@@ -423,9 +425,9 @@ class _TrainingLoop:
             progress.first_update_s = elapsed
         check_finite(losses, progress.env_steps if env_steps is None else env_steps)
         progress.num_updates += 1
-        progress.loss_count += 1
-        for key, value in losses.items():
+        for key, value in losses.items():  # MATD3's critics-only updates log no actor loss
             progress.loss_sums[key] = progress.loss_sums.get(key, 0.0) + value
+            progress.loss_counts[key] = progress.loss_counts.get(key, 0) + 1
 
     def _evaluate(self, rate: float) -> None:
         config, progress = self.config, self.progress
@@ -439,9 +441,9 @@ class _TrainingLoop:
         for kind in ("critic", "actor"):
             for name in self.names:
                 key = f"loss/{kind}/{name}"
-                row[key] = (progress.loss_sums.get(key, 0.0) / progress.loss_count
-                            if progress.loss_count else math.nan)
-        progress.loss_sums, progress.loss_count = {}, 0
+                count = progress.loss_counts.get(key, 0)
+                row[key] = progress.loss_sums[key] / count if count else math.nan
+        progress.loss_sums, progress.loss_counts = {}, {}
         self.history.append(row)
         self.log.evaluation(row, self.history, rate)
 

@@ -1,0 +1,262 @@
+"""Every mpe2 scenario with MADDPG and MATD3, three seeds each: the runs and the results table.
+
+    python examples/scenario_results.py run --jobs 2       # trains whatever is missing
+    python examples/scenario_results.py report             # docs/results/README.md and plots
+
+``run`` trains each (row, algorithm, seed) below with ``tf-maddpg train`` and
+the default settings (the PyTorch reference's), into
+``runs/results/ROW/ALGO/seedS``, two at a time with one TensorFlow thread each.
+It skips finished runs and resumes stopped ones, so it can be stopped and
+run again. ``report`` reads those folders, copies each run's metrics.csv,
+config.json and run.json to ``docs/results/ROW/ALGO/seedS/``, draws
+``docs/results/ROW/ALGO.png`` with ``tf-maddpg plot`` over the seeds, scores a
+uniformly random policy on the same evaluation episodes, and writes the
+table into ``docs/results/README.md`` between its two table markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+ALGOS = ("maddpg", "matd3")
+SEEDS = (0, 1, 2)
+RUNS_DIR = os.path.join("runs", "results")
+DOCS_DIR = os.path.join("docs", "results")
+LAST = 5  # the final return: mean of the last LAST evaluations of a run
+MARKERS = ("<!-- results table: start -->", "<!-- results table: end -->")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of the table: a scenario with its options and the episodes per run."""
+
+    name: str
+    scenario: str
+    episodes: int
+    env_args: tuple = ()
+    published: str = ""
+
+    def command(self, algo: str, seed: int, out: str, threads: Optional[int] = 1) -> List[str]:
+        """The ``tf-maddpg train`` command line of one run."""
+        argv = ["tf-maddpg", "train", self.scenario, "--algo", algo, "--episodes",
+                str(self.episodes), "--eval-interval", str(self.episodes // 50),
+                "--seed", str(seed), "--out", out, "--quiet"]
+        for key, value in self.env_args:
+            argv += ["--env-arg", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
+        if threads:
+            argv += ["--threads", str(threads)]
+        return argv
+
+
+ROWS = [
+    Row("simple", "simple_v3", 5_000),
+    Row("simple_adversary", "simple_adversary_v3", 5_000,
+        published="PyTorch reference on mpe2, seed 0: adversary -15.95, agents +6.53 "
+                  "(REFERENCE.md); MARLlib MAPPO at 20M steps: adversary about -15.6, agents "
+                  "about +8.5"),
+    Row("simple_spread", "simple_spread_v3", 10_000,
+        published="MARLlib MAPPO at 20M steps: about -32.6 per agent"),
+    Row("simple_tag", "simple_tag_v3", 10_000),
+    Row("simple_speaker_listener", "simple_speaker_listener_v4", 10_000,
+        published="openai/maddpg paper: MADDPG reaches the target far more often than DDPG "
+                  "(no return given)"),
+    Row("simple_push", "simple_push_v3", 5_000),
+    Row("simple_reference", "simple_reference_v3", 10_000),
+    Row("simple_crypto", "simple_crypto_v3", 10_000),
+    Row("simple_world_comm", "simple_world_comm_v3", 5_000),
+    Row("collect_treasure", "collect_treasure_v1", 5_000),
+    Row("simple_formation", "simple_formation_v1", 5_000),
+    Row("simple_line", "simple_line_v1", 5_000),
+    Row("simple_spread (continuous)", "simple_spread_v3", 10_000,
+        (("continuous_actions", True),)),
+    Row("simple_adversary (continuous)", "simple_adversary_v3", 5_000,
+        (("continuous_actions", True),)),
+]
+
+
+def slug(row: Row) -> str:
+    """The row's folder name: ``simple_spread (continuous)`` -> ``simple_spread-continuous``."""
+    return re.sub(r"[ ()]+", "-", row.name).strip("-")
+
+
+def run_dir(row: Row, algo: str, seed: int) -> str:
+    return os.path.join(RUNS_DIR, slug(row), algo, f"seed{seed}")
+
+
+def finished(path: str) -> bool:
+    """A run that ended (its SavedModels are written last)."""
+    return os.path.isdir(os.path.join(path, "saved_model"))
+
+
+# --- run -------------------------------------------------------------------------------
+
+def run_all(jobs: int, only: Optional[List[str]], algos, seeds) -> None:
+    tasks = []
+    for row in ROWS:
+        if only and slug(row) not in only and row.name not in only:
+            continue
+        for algo in algos:
+            for seed in seeds:
+                out = run_dir(row, algo, seed)
+                if finished(out):
+                    continue
+                argv = row.command(algo, seed, out)
+                if os.path.isdir(os.path.join(out, "checkpoints")):
+                    argv = ["tf-maddpg", "train", "--resume", out, "--quiet", "--threads", "1"]
+                tasks.append((row, argv, out))
+    # The costliest first, so that the last ones to finish are short.
+    cost = {"simple_world_comm_v3": 8, "collect_treasure_v1": 8, "simple_tag_v3": 3,
+            "simple_formation_v1": 2, "simple_line_v1": 2}
+    tasks.sort(key=lambda t: -t[0].episodes * cost.get(t[0].scenario, 1))
+    print(f"{len(tasks)} runs to do, {jobs} at a time", flush=True)
+    running: Dict[subprocess.Popen, tuple] = {}
+    started = time.time()
+    while tasks or running:
+        while tasks and len(running) < jobs:
+            row, argv, out = tasks.pop(0)
+            os.makedirs(out, exist_ok=True)
+            log = open(os.path.join(out, "train.log"), "a")
+            print(f"[{time.time() - started:7.0f}s] start {shlex.join(argv)}", flush=True)
+            running[subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)] = (out, log)
+        time.sleep(2)
+        for process in [p for p in running if p.poll() is not None]:
+            out, log = running.pop(process)
+            log.close()
+            print(f"[{time.time() - started:7.0f}s] exit {process.returncode}: {out}", flush=True)
+
+
+# --- report ----------------------------------------------------------------------------
+
+def group_of(agent: str) -> str:
+    """adversary_0 -> adversary: agents that differ only by their number form a group."""
+    return re.sub(r"_\d+$", "", agent)
+
+
+def groups(names) -> Dict[str, List[str]]:
+    out: Dict[str, List[str]] = {}
+    for name in names:
+        out.setdefault(group_of(name), []).append(name)
+    return out
+
+
+def random_returns(row: Row, episodes: int = 100) -> Dict[str, float]:
+    """Per agent, a uniformly random policy's mean return on the evaluation episodes of seed 0."""
+    from tf_maddpg.config import MADDPGConfig
+    from tf_maddpg.envs import make_env
+    from tf_maddpg.training import EVAL_SEED_OFFSET
+
+    env = make_env(row.scenario, max_cycles=MADDPGConfig().episode_length, **dict(row.env_args))
+    rng = np.random.default_rng(0)
+    total = np.zeros(env.num_agents)
+    for k in range(episodes):
+        env.reset(seed=EVAL_SEED_OFFSET + k)
+        while not env.done:
+            actions = [int(rng.integers(s.action_dim)) if s.discrete
+                       else rng.uniform(s.low, s.high).astype(np.float32) for s in env.specs]
+            total += env.step(actions).rewards
+    env.close()
+    return dict(zip(env.agents, total / episodes))
+
+
+def report() -> None:
+    from tf_maddpg.cli import main as tf_maddpg
+    from tf_maddpg.metrics import read_metrics
+
+    lines = ["| scenario | agents | random policy | MADDPG | MATD3 | episodes / env steps per run "
+             "| wall time per run (MADDPG / MATD3) | published |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    missing = []
+    for row in ROWS:
+        runs = {algo: [read_metrics(os.path.join(run_dir(row, algo, s), "metrics.csv"))
+                       for s in SEEDS if finished(run_dir(row, algo, s))] for algo in ALGOS}
+        for algo in ALGOS:
+            if len(runs[algo]) < len(SEEDS):
+                missing.append(f"{row.name} {algo}: {len(runs[algo])} of {len(SEEDS)} seeds")
+            for seed in SEEDS:
+                source = run_dir(row, algo, seed)
+                if not finished(source):
+                    continue
+                target = os.path.join(DOCS_DIR, slug(row), algo, f"seed{seed}")
+                os.makedirs(target, exist_ok=True)
+                for name in ("metrics.csv", "config.json", "run.json"):
+                    shutil.copy(os.path.join(source, name), target)
+            if runs[algo]:
+                tf_maddpg(["plot", *(run_dir(row, algo, s) for s in SEEDS
+                                     if finished(run_dir(row, algo, s))),
+                           "--out", os.path.join(DOCS_DIR, slug(row), f"{algo}.png"),
+                           "--title", f"{algo.upper()} on {row.name}"])
+        if not any(runs.values()):
+            continue
+        sample = next(r for r in runs.values() if r)[0][0]
+        names = [k[len("return/"):] for k in sample if k.startswith("return/")]
+        rand = random_returns(row)
+        cells = {}
+        for algo in ALGOS:
+            finals = [{n: np.mean([r[f"return/{n}"] for r in rows[-LAST:]]) for n in names}
+                      for rows in runs[algo]]
+            cells[algo] = {g: _mean_std([np.mean([f[n] for n in members]) for f in finals])
+                           for g, members in groups(names).items()}
+        first = next(rows for rows in runs.values() if rows)[-1]
+        walls = " / ".join(
+            f"{np.mean([rows[-1]['wall_s'] for rows in runs[a]]) / 60:.1f} min" if runs[a] else "-"
+            for a in ALGOS)
+        plots = " ".join(f"[{a}]({slug(row)}/{a}.png)" for a in ALGOS if runs[a])
+        for k, (group, members) in enumerate(groups(names).items()):
+            random_group = np.mean([rand[n] for n in members])
+            lead = (f"{row.name} ({plots})", f"{int(first['episode'])} / {int(first['env_steps'])}",
+                    walls, row.published) if k == 0 else ("", "", "", "")
+            lines.append(f"| {lead[0]} | {group} ({len(members)}) | {random_group:.2f} | "
+                         f"{cells['maddpg'].get(group, '-')} | {cells['matd3'].get(group, '-')} | "
+                         f"{lead[1]} | {lead[2]} | {lead[3]} |")
+    table = "\n".join(lines)
+    if missing:
+        table += "\n\nNot finished yet: " + "; ".join(missing) + "."
+    path = os.path.join(DOCS_DIR, "README.md")
+    with open(path) as f:
+        text = f.read()
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    with open(path, "w") as f:
+        f.write(text[:start] + "\n" + table + "\n" + text[end:])
+    print(table)
+
+
+def _mean_std(values) -> str:
+    return f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="train the runs that are missing")
+    run.add_argument("--jobs", type=int, default=2)
+    run.add_argument("--only", nargs="+", help="row names or folder names")
+    run.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    run.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    sub.add_parser("report", help="write docs/results/README.md's table and the plots")
+    sub.add_parser("commands", help="print every run's command line")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run_all(args.jobs, args.only, args.algos, args.seeds)
+    elif args.command == "report":
+        report()
+    else:
+        for row in ROWS:
+            for algo in ALGOS:
+                for seed in SEEDS:
+                    print(shlex.join(row.command(algo, seed, run_dir(row, algo, seed))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
