@@ -207,14 +207,14 @@ def report() -> None:
                       for rows in runs[algo]]
             cells[algo] = {g: _mean_std([np.mean([f[n] for n in members]) for f in finals])
                            for g, members in groups(names).items()}
-        first = next(rows for rows in runs.values() if rows)[-1]
+        last_row = next(r for r in runs.values() if r)[0][-1]  # a run's last evaluation
         walls = " / ".join(
             f"{np.mean([rows[-1]['wall_s'] for rows in runs[a]]) / 60:.1f} min" if runs[a] else "-"
             for a in ALGOS)
         plots = " ".join(f"[{a}]({slug(row)}/{a}.png)" for a in ALGOS if runs[a])
         for k, (group, members) in enumerate(groups(names).items()):
             random_group = np.mean([rand[n] for n in members])
-            lead = (f"{row.name} ({plots})", f"{int(first['episode'])} / {int(first['env_steps'])}",
+            lead = (f"{row.name} ({plots})", f"{int(last_row['episode'])} / {int(last_row['env_steps'])}",
                     walls, row.published) if k == 0 else ("", "", "", "")
             lines.append(f"| {lead[0]} | {group} ({len(members)}) | {random_group:.2f} | "
                          f"{cells['maddpg'].get(group, '-')} | {cells['matd3'].get(group, '-')} | "

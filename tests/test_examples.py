@@ -43,3 +43,70 @@ def test_example_rejects_bad_values_with_a_clear_message(tmp_path):
     proc = run("train_simple_adversary.py", "--episodes", "0", "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "num_episodes=0 is invalid: expected an integer >= 1" in proc.stderr
+
+
+def load_example(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_results_command_is_a_valid_train_command():
+    import shlex
+
+    from tf_maddpg.cli import build_parser, config_from, env_kwargs_from
+
+    proc = run("scenario_results.py", "commands")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 14 * 2 * 3  # rows x algorithms x seeds
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[:2] == ["tf-maddpg", "train"]
+        args = build_parser().parse_args(argv[1:])
+        options = {k: v for k, v in vars(args).items() if k in ("num_episodes", "eval_interval")}
+        assert config_from(None, options, args.algo).num_episodes in (5_000, 10_000)
+        env_kwargs_from(args.env_args, args.env)  # valid scenario options
+
+
+def test_the_results_report_builds_the_table_from_run_folders(tmp_path, monkeypatch):
+    from tf_maddpg import MADDPGConfig, MATD3Config, make_env
+    from tf_maddpg.metrics import MetricsCSV, metric_columns
+    from tf_maddpg.runs import write_run_files
+
+    results = load_example("scenario_results")
+    monkeypatch.setattr(results, "RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(results, "DOCS_DIR", str(tmp_path / "docs"))
+    monkeypatch.setattr(results, "ROWS", [results.Row("simple_adversary", "simple_adversary_v3",
+                                                      200, published="a figure")])
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text(f"intro\n{results.MARKERS[0]}\nold\n"
+                                                 f"{results.MARKERS[1]}\noutro\n")
+    specs = make_env("simple_adversary_v3").specs
+    names = [s.name for s in specs]
+    for algo, config in (("maddpg", MADDPGConfig()), ("matd3", MATD3Config())):
+        for seed in results.SEEDS:
+            folder = results.run_dir(results.ROWS[0], algo, seed)
+            write_run_files(folder, "simple_adversary_v3", {}, specs, config)
+            os.makedirs(os.path.join(folder, "saved_model"))
+            log = MetricsCSV(os.path.join(folder, "metrics.csv"), metric_columns(names))
+            for episode in (100, 200):  # adversary -10 - seed, agents +seed (MATD3: +1)
+                row = {"episode": episode, "env_steps": episode * 25, "wall_s": 60.0 * episode}
+                row.update({f"return/{n}": (-10.0 - seed) if n.startswith("adv")
+                            else seed + (algo == "matd3") for n in names})
+                log.write({k: row.get(k, float("nan")) for k in metric_columns(names)})
+    results.report()
+    text = (tmp_path / "docs" / "README.md").read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    lines = [line for line in text.splitlines() if line.startswith("| ")]  # no |---| rule
+    assert lines[1].startswith("| simple_adversary ([maddpg](simple_adversary/maddpg.png) "
+                               "[matd3](simple_adversary/matd3.png)) | adversary (1) |")
+    assert "| -11.00 ± 0.82 | -11.00 ± 0.82 | 200 / 5000 | 200.0 min / 200.0 min | a figure |" \
+        in lines[1]
+    assert lines[2].startswith("|  | agent (2) |") and "| 1.00 ± 0.82 | 2.00 ± 0.82 |" in lines[2]
+    assert (tmp_path / "docs" / "simple_adversary" / "matd3.png").exists()
+    assert (tmp_path / "docs" / "simple_adversary" / "maddpg" / "seed2" / "metrics.csv").exists()

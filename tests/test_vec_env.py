@@ -116,3 +116,16 @@ def test_workers_train_exactly_as_in_process_and_updates_count_env_steps():
     assert [{k: v for k, v in r.items() if k != "wall_s"} for r in there.history] == strip
     for a, b in zip(here.learner.actors[0].get_weights(), there.learner.actors[0].get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from tf_maddpg.vec_env import ScenarioFactory, VecEnv\n"
+                      "VecEnv(ScenarioFactory('simple_v3'), 2, 1).close()\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert "put the code that starts training under 'if __name__ == \"__main__\":'" in done.stderr

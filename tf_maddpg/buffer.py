@@ -76,8 +76,8 @@ class TransitionLayout:
         first, last = self.slices[field][0], self.slices[field][-1]
         return slice(first.start, last.stop)
 
-    def split(self, rows: np.ndarray) -> Batch:
-        """Packed rows [B, width] -> a ``Batch`` of views (no copy)."""
+    def split(self, rows) -> Batch:
+        """Packed rows [B, width] -> a ``Batch`` of column slices (NumPy views, or in a graph)."""
         def field(name):
             if name in ("rewards", "terminated", "alive"):
                 return tuple(rows[:, s.start] for s in self.slices[name])

@@ -123,7 +123,7 @@ class MADDPGLearner:
             input_signature=[self.batch_signature], autograph=False)
         # The training loop's path: one packed array in, one call (see ReplayBuffer).
         packed_step = tf.function(
-            lambda rows: step(self._split(rows), self.sample_noise(tf.shape(rows)[0])),
+            lambda rows: step(self.layout.split(rows), self.sample_noise(tf.shape(rows)[0])),
             input_signature=[tf.TensorSpec([None, self.layout.width], tf.float32)],
             autograph=False)
         return step, sample_and_step, packed_step
@@ -315,15 +315,6 @@ class MADDPGLearner:
         joint = tf.concat([o * m for o, m in zip(obs, masks)]
                           + [a * m for a, m in zip(actions, masks)], axis=-1)
         return tf.squeeze(critic(joint), axis=-1)
-
-    def _split(self, rows: tf.Tensor) -> Batch:
-        """Packed rows [B, width] -> a ``Batch`` of column slices (in the graph)."""
-        def field(name):
-            slices = self.layout.slices[name]
-            if name in ("rewards", "terminated", "alive"):
-                return tuple(rows[:, s.start] for s in slices)
-            return tuple(rows[:, s] for s in slices)
-        return Batch(*(field(f) for f in Batch._fields))
 
     def _target_outputs(self, batch: Batch):
         return [actor(o) for actor, o in zip(self.target_actors, batch.next_obs)]
