@@ -163,3 +163,27 @@ def test_a_matd3_run_logs_the_mean_of_the_actor_losses_it_computed(monkeypatch):
     np.testing.assert_allclose(row["loss/critic/walker"],
                                np.mean([losses["loss/critic/walker"] for losses in logged]),
                                rtol=1e-9)
+
+
+@pytest.mark.parametrize("algo", ["maddpg", "matd3"])
+def test_losses_ignore_whatever_a_dead_agent_holds(algo):
+    specs, config, learner, batch, noise = make_case("mixed")
+    if algo == "maddpg":
+        keras.utils.set_random_seed(0)
+        learner = MADDPGLearner(specs, MADDPGConfig(hidden_sizes=(16, 16), epsilon=0.3))
+    rng = np.random.default_rng(7)
+    dead = [1.0 - a for a in batch.alive]  # [B] per agent: rows where the agent is gone
+    garbage = batch._replace(
+        obs=tuple(o + rng.normal(size=o.shape).astype(np.float32) * 50 * d[:, None]
+                  for o, d in zip(batch.obs, dead)),
+        actions=tuple(a + 7.0 * d[:, None] for a, d in zip(batch.actions, dead)),
+        rewards=tuple(r + 1e3 * d for r, d in zip(batch.rewards, dead)),
+        next_obs=tuple(o - 30.0 * d[:, None] for o, d in zip(batch.next_obs, dead)))
+    assert min(float(np.sum(d)) for d in dead) > 0  # every agent is dead in some rows
+    for i in range(len(specs)):
+        extra = (None, noise.smoothing[i]) if algo == "matd3" else ()
+        clean = float(learner.critic_loss(i, batch, noise.target[i], *extra))
+        dirty = float(learner.critic_loss(i, garbage, noise.target[i], *extra))
+        np.testing.assert_allclose(dirty, clean, rtol=1e-6)
+        np.testing.assert_allclose(float(learner.actor_loss(i, garbage, noise.actor[i])),
+                                   float(learner.actor_loss(i, batch, noise.actor[i])), rtol=1e-6)
