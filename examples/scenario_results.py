@@ -46,6 +46,7 @@ class Row:
     episodes: int
     env_args: tuple = ()
     published: str = ""
+    teams: tuple = ()  # competitive scenarios: the agent groups that share a side
 
     def command(self, algo: str, seed: int, out: str, threads: Optional[int] = 1) -> List[str]:
         """The ``tf-maddpg train`` command line of one run."""
@@ -61,27 +62,28 @@ class Row:
 
 ROWS = [
     Row("simple", "simple_v3", 5_000),
-    Row("simple_adversary", "simple_adversary_v3", 5_000,
+    Row("simple_adversary", "simple_adversary_v3", 5_000, teams=(("adversary",), ("agent",)),
         published="PyTorch reference on mpe2, seed 0: adversary -15.95, agents +6.53 "
                   "(REFERENCE.md); MARLlib MAPPO at 20M steps: adversary about -15.6, agents "
                   "about +8.5"),
     Row("simple_spread", "simple_spread_v3", 10_000,
         published="MARLlib MAPPO at 20M steps: about -32.6 per agent"),
-    Row("simple_tag", "simple_tag_v3", 10_000),
+    Row("simple_tag", "simple_tag_v3", 10_000, teams=(("adversary",), ("agent",))),
     Row("simple_speaker_listener", "simple_speaker_listener_v4", 10_000,
         published="openai/maddpg paper: MADDPG reaches the target far more often than DDPG "
                   "(no return given)"),
-    Row("simple_push", "simple_push_v3", 5_000),
+    Row("simple_push", "simple_push_v3", 5_000, teams=(("adversary",), ("agent",))),
     Row("simple_reference", "simple_reference_v3", 10_000),
-    Row("simple_crypto", "simple_crypto_v3", 10_000),
-    Row("simple_world_comm", "simple_world_comm_v3", 5_000),
+    Row("simple_crypto", "simple_crypto_v3", 10_000, teams=(("eve",), ("alice", "bob"))),
+    Row("simple_world_comm", "simple_world_comm_v3", 5_000,
+        teams=(("leadadversary", "adversary"), ("agent",))),
     Row("collect_treasure", "collect_treasure_v1", 5_000),
     Row("simple_formation", "simple_formation_v1", 5_000),
     Row("simple_line", "simple_line_v1", 5_000),
     Row("simple_spread (continuous)", "simple_spread_v3", 10_000,
         (("continuous_actions", True),)),
     Row("simple_adversary (continuous)", "simple_adversary_v3", 5_000,
-        (("continuous_actions", True),)),
+        (("continuous_actions", True),), teams=(("adversary",), ("agent",))),
 ]
 
 
@@ -150,32 +152,65 @@ def groups(names) -> Dict[str, List[str]]:
     return out
 
 
-def random_returns(row: Row, episodes: int = 100) -> Dict[str, float]:
-    """Per agent, a uniformly random policy's mean return on the evaluation episodes of seed 0."""
+def random_returns(row: Row, episodes: int = 100, run: Optional[str] = None,
+                   trained: tuple = ()) -> Dict[str, float]:
+    """Per agent, the mean return of uniformly random actions on the evaluation episodes of seed 0.
+
+    With ``run`` (a finished run's folder), the agents of the groups in
+    ``trained`` act greedily with that run's actors instead, against random others.
+    """
     from tf_maddpg.config import MADDPGConfig
     from tf_maddpg.envs import make_env
+    from tf_maddpg.policy import MultiAgentPolicy, load_actors
     from tf_maddpg.training import EVAL_SEED_OFFSET
 
     env = make_env(row.scenario, max_cycles=MADDPGConfig().episode_length, **dict(row.env_args))
+    policy = None
+    if run is not None:
+        policy = MultiAgentPolicy(env.specs, load_actors(env.specs, os.path.join(run, "actors")))
+    greedy = [policy is not None and group_of(s.name) in trained for s in env.specs]
     rng = np.random.default_rng(0)
     total = np.zeros(env.num_agents)
     for k in range(episodes):
-        env.reset(seed=EVAL_SEED_OFFSET + k)
+        obs = env.reset(seed=EVAL_SEED_OFFSET + k)
         while not env.done:
-            actions = [int(rng.integers(s.action_dim)) if s.discrete
-                       else rng.uniform(s.low, s.high).astype(np.float32) for s in env.specs]
-            total += env.step(actions).rewards
+            chosen = policy.act(obs) if policy is not None else [None] * env.num_agents
+            actions = [chosen[i] if greedy[i] else int(rng.integers(s.action_dim)) if s.discrete
+                       else rng.uniform(s.low, s.high).astype(np.float32)
+                       for i, s in enumerate(env.specs)]
+            step = env.step(actions)
+            total += step.rewards
+            obs = step.obs
     env.close()
     return dict(zip(env.agents, total / episodes))
+
+
+def versus_random(row: Row, runs: Dict[str, List[str]], rand: Dict[str, float],
+                  episodes: int = 100) -> List[str]:
+    """Table lines: each side of a competitive scenario, trained, against random opponents."""
+    lines = []
+    for team in row.teams:
+        scores = {algo: [random_returns(row, episodes, run=r, trained=team) for r in runs[algo]]
+                  for algo in ALGOS}
+        for group, members in groups(rand).items():
+            if group not in team:
+                continue
+            cells = [_mean_std([np.mean([score[n] for n in members]) for score in scores[a]])
+                     for a in ALGOS]
+            lines.append(f"| {row.name} | {group} ({len(members)}) | "
+                         f"{np.mean([rand[n] for n in members]):.2f} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def report() -> None:
     from tf_maddpg.cli import main as tf_maddpg
     from tf_maddpg.metrics import read_metrics
 
-    lines = ["| scenario | agents | random policy | MADDPG | MATD3 | episodes / env steps per run "
-             "| wall time per run (MADDPG / MATD3) | published |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["| scenario | agents | random policy | first evaluation | MADDPG | MATD3 "
+             "| episodes / env steps per run | wall time per run (MADDPG / MATD3) | published |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    versus = ["| scenario | agents (trained) | random policy | MADDPG's actors | MATD3's actors |",
+              "|---|---|---:|---:|---:|"]
     missing = []
     for row in ROWS:
         runs = {algo: [read_metrics(os.path.join(run_dir(row, algo, s), "metrics.csv"))
@@ -207,6 +242,10 @@ def report() -> None:
                       for rows in runs[algo]]
             cells[algo] = {g: _mean_std([np.mean([f[n] for n in members]) for f in finals])
                            for g, members in groups(names).items()}
+        # Every run's first evaluation (before or just after its first updates), both algorithms.
+        first = {g: _mean_std([np.mean([rows[0][f"return/{n}"] for n in members])
+                               for algo in ALGOS for rows in runs[algo]])
+                 for g, members in groups(names).items()}
         last_row = next(r for r in runs.values() if r)[0][-1]  # a run's last evaluation
         walls = " / ".join(
             f"{np.mean([rows[-1]['wall_s'] for rows in runs[a]]) / 60:.1f} min" if runs[a] else "-"
@@ -217,9 +256,14 @@ def report() -> None:
             lead = (f"{row.name} ({plots})", f"{int(last_row['episode'])} / {int(last_row['env_steps'])}",
                     walls, row.published) if k == 0 else ("", "", "", "")
             lines.append(f"| {lead[0]} | {group} ({len(members)}) | {random_group:.2f} | "
-                         f"{cells['maddpg'].get(group, '-')} | {cells['matd3'].get(group, '-')} | "
+                         f"{first[group]} | {cells['maddpg'].get(group, '-')} | {cells['matd3'].get(group, '-')} | "
                          f"{lead[1]} | {lead[2]} | {lead[3]} |")
+        versus += versus_random(row, {a: [run_dir(row, a, s) for s in SEEDS
+                                          if finished(run_dir(row, a, s))] for a in ALGOS}, rand)
     table = "\n".join(lines)
+    table += ("\n\nCompetitive scenarios, each side against opponents that act at random: "
+              "the side's mean return per agent (mean ± std over the seeds' actors), beside "
+              "its return when it acts at random too.\n\n" + "\n".join(versus))
     if missing:
         table += "\n\nNot finished yet: " + "; ".join(missing) + "."
     path = os.path.join(DOCS_DIR, "README.md")

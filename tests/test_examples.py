@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -105,8 +107,36 @@ def test_the_results_report_builds_the_table_from_run_folders(tmp_path, monkeypa
     lines = [line for line in text.splitlines() if line.startswith("| ")]  # no |---| rule
     assert lines[1].startswith("| simple_adversary ([maddpg](simple_adversary/maddpg.png) "
                                "[matd3](simple_adversary/matd3.png)) | adversary (1) |")
-    assert "| -11.00 ± 0.82 | -11.00 ± 0.82 | 200 / 5000 | 200.0 min / 200.0 min | a figure |" \
+    # first evaluation (both algorithms' runs), MADDPG, MATD3:
+    assert "| -11.00 ± 0.82 | -11.00 ± 0.82 | -11.00 ± 0.82 | 200 / 5000 | 200.0 min / 200.0 min | a figure |" \
         in lines[1]
-    assert lines[2].startswith("|  | agent (2) |") and "| 1.00 ± 0.82 | 2.00 ± 0.82 |" in lines[2]
+    assert lines[2].startswith("|  | agent (2) |") and "| 1.50 ± 0.96 | 1.00 ± 0.82 | 2.00 ± 0.82 |" in lines[2]
     assert (tmp_path / "docs" / "simple_adversary" / "matd3.png").exists()
     assert (tmp_path / "docs" / "simple_adversary" / "maddpg" / "seed2" / "metrics.csv").exists()
+
+
+def test_the_results_report_scores_one_side_against_random_opponents(tmp_path):
+    from tf_maddpg import make_env
+    from tf_maddpg.networks import make_actor
+    from tf_maddpg.policy import MultiAgentPolicy, save_actors
+    from tf_maddpg.training import EVAL_SEED_OFFSET, evaluate
+
+    results = load_example("scenario_results")
+    row = results.Row("simple_adversary", "simple_adversary_v3", 200,
+                      teams=(("adversary",), ("agent",)))
+    env = make_env("simple_adversary_v3", max_cycles=25)
+    actors = [make_actor(spec) for spec in env.specs]
+    save_actors(actors, env.specs, tmp_path / "actors")
+    # Both sides with the run's actors: the greedy evaluation of those actors.
+    both = results.random_returns(row, episodes=3, run=str(tmp_path),
+                                  trained=("adversary", "agent"))
+    greedy = evaluate(MultiAgentPolicy(env.specs, actors), env, 3, 25, seed=EVAL_SEED_OFFSET)
+    assert np.allclose(list(both.values()), greedy)
+    # No side trained: the random policy's score.
+    assert results.random_returns(row, episodes=3, run=str(tmp_path)) == \
+        results.random_returns(row, episodes=3)
+    one = results.random_returns(row, episodes=3, run=str(tmp_path), trained=("adversary",))
+    assert one["adversary_0"] != results.random_returns(row, episodes=3)["adversary_0"]
+    lines = results.versus_random(row, {"maddpg": [str(tmp_path)], "matd3": []},
+                                  results.random_returns(row, episodes=3), episodes=3)
+    assert [line.split(" | ")[1] for line in lines] == ["adversary (1)", "agent (2)"]
