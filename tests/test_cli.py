@@ -34,7 +34,10 @@ def run(capsys, *argv):
 def trained(tmp_path_factory):
     """A short simple_adversary_v3 run made with the command line (subprocess: the real script)."""
     out = tmp_path_factory.mktemp("runs") / "adv"
-    done = subprocess.run(["tf-maddpg", "train", "simple_adversary_v3", *FAST, "--out", str(out)],
+    # The console script installed beside this Python (found even when the
+    # environment's bin/ is not on PATH), else the one on PATH.
+    script = os.path.join(os.path.dirname(sys.executable), "tf-maddpg")
+    done = subprocess.run([script if os.path.exists(script) else "tf-maddpg", "train", "simple_adversary_v3", *FAST, "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return out, done.stdout
