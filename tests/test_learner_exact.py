@@ -101,7 +101,7 @@ def test_gradients_equal_finite_differences(case):
             lambda p: ref.critic_loss(i, ref.with_net(nets, "critics", i, p), nbatch,
                                       noise.target[i], config, specs),
             [p.copy() for p in nets["critics"][i]])
-        _assert_grads_close(tf_grads, fd_grads, f"critic {i}")
+        assert_grads_close(tf_grads, fd_grads, f"critic {i}")
 
         with tf.GradientTape() as tape:
             loss = learner.actor_loss(i, batch, noise.actor[i])
@@ -111,10 +111,11 @@ def test_gradients_equal_finite_differences(case):
             lambda p: ref.actor_loss(i, ref.with_net(nets, "actors", i, p), nbatch,
                                      noise.actor[i], config, specs, anchor=anchor),
             [p.copy() for p in nets["actors"][i]])
-        _assert_grads_close(tf_grads, fd_grads, f"actor {i}")
+        assert_grads_close(tf_grads, fd_grads, f"actor {i}")
 
 
-def _assert_grads_close(tf_grads, fd_grads, what):
+def assert_grads_close(tf_grads, fd_grads, what):
+    """TF gradients equal finite differences to rtol 1e-3 (atol 1e-5 of the largest)."""
     scale = max(np.max(np.abs(g)) for g in fd_grads)
     assert scale > 1e-4, f"{what}: gradients vanish; the check would be vacuous"
     for k, (g_tf, g_fd) in enumerate(zip(tf_grads, fd_grads)):
@@ -134,20 +135,29 @@ def test_full_update_equals_numpy_adam_and_soft_update(case):
         # float32, hence the small atol for losses that are near zero.
         np.testing.assert_allclose(losses[f"loss/{kind}/{specs[i].name}"], value, rtol=1e-5,
                                    atol=1e-6, err_msg=f"{kind} loss of agent {i}")
-    # Adam's first step is lr * g / (|g| + eps), nearly lr * sign(g): for the rare
-    # gradient entry within a few eps = 1e-8 of zero, float32 round-off in g moves
-    # the step by up to a few 1e-5 (lr = 1e-2). Every other entry agrees to 1e-6,
-    # and at most 0.1% may not. A wrong order, sign, mask or target would move
-    # many weights by ~lr.
+    assert_weights_close(learner, expected, ("actors", "critics", "target_actors",
+                                             "target_critics"), loose_fraction=0.001)
+
+
+def assert_weights_close(learner, expected, kinds, loose_fraction, what=""):
+    """The learner's networks of ``kinds`` hold ``expected``'s weights.
+
+    Adam's first step is lr * g / (|g| + eps), nearly lr * sign(g): for the rare
+    gradient entry within a few eps = 1e-8 of zero, float32 round-off in g moves
+    the step by up to a few 1e-5 (lr = 1e-2). Every other entry agrees to 1e-6,
+    and at most ``loose_fraction`` may not. A wrong order, sign, mask or target
+    would move many weights by ~lr.
+    """
     changed, loose = 0, 0
-    for kind in ("actors", "critics", "target_actors", "target_critics"):
+    for kind in kinds:
         for i, model in enumerate(getattr(learner, kind)):
             for k, (w_tf, w_np) in enumerate(zip(model.get_weights(), expected[kind][i])):
                 np.testing.assert_allclose(w_tf, w_np, rtol=1e-5, atol=1e-4,
-                                           err_msg=f"{kind}[{i}] variable {k}")
+                                           err_msg=f"{what}{kind}[{i}] variable {k}")
                 loose += np.sum(np.abs(w_tf - w_np) > 1e-6 + 1e-5 * np.abs(w_np))
                 changed += w_np.size
-    assert loose <= 0.001 * changed, f"{loose} of {changed} weights differ by more than 1e-6"
+    assert loose <= loose_fraction * changed, \
+        f"{what}{loose} of {changed} weights differ by more than 1e-6"
 
 
 def test_update_moves_every_network():

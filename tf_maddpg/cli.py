@@ -25,7 +25,7 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.config import (ALGORITHMS, OTHER_ACTIONS, TARGET_ACTIONS, UPDATE_ORDERS,
-                              MADDPGConfig, MATD3Config, config_from_dict, field_docs)
+                              MADDPGConfig, config_from_dict, field_docs)
 
 _CHOICES = {"update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
             "other_actions": OTHER_ACTIONS}
@@ -180,9 +180,9 @@ def _add_env_arg_option(parser) -> None:
 
 def _add_config_options(group, skip: Sequence[str] = (), only=None) -> None:
     docs = field_docs()
+    wanted = _MADDPG_FIELDS if only is None else only
     for field in _ALL_FIELDS.values():
-        if field.name in skip or (field.name not in _MADDPG_FIELDS if only is None
-                                  else field.name not in only):
+        if field.name in skip or field.name not in wanted:
             continue
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type

@@ -99,7 +99,7 @@ class MADDPGConfig:
     stepping. The policy then acts with the weights of the update before
     (one update, update_interval env steps, behind; evaluations and
     checkpoints wait for the update in flight). Deterministic and resumable
-    like the default, and about 1.7x faster with one environment on 2 CPU
+    like the default, and about 1.3x faster with one environment on 2 CPU
     cores (docs/benchmarks.md); off by default so that a run follows the
     references' schedule exactly."""
 

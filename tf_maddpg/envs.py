@@ -264,7 +264,7 @@ def make_env(scenario: str, max_cycles: int = 25, direct: bool = True, **kwargs)
         ones), or it does not take one of ``kwargs`` (the message lists the
         options it takes).
     """
-    name = scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario
+    name = _module_name(scenario)
     known = known_scenarios()
     if name not in known:
         raise ValueError(f"unknown scenario {scenario!r}; known mpe2 scenarios: "
@@ -286,8 +286,12 @@ def scenario_options(scenario: str) -> Dict[str, Any]:
     Read from the signature of the scenario's ``raw_env``, e.g.
     ``{"N": 3, "local_ratio": 0.5, "continuous_actions": False, ...}``.
     """
-    name = scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario
-    module = importlib.import_module(f"mpe2.{name}")
+    module = importlib.import_module(f"mpe2.{_module_name(scenario)}")
     signature = inspect.signature(module.raw_env.__init__)
     return {k: p.default for k, p in signature.parameters.items()
             if k not in ("self", "max_cycles") and p.kind is p.POSITIONAL_OR_KEYWORD}
+
+
+def _module_name(scenario: str) -> str:
+    """``"mpe2.simple_v3"`` or ``"simple_v3"`` -> ``"simple_v3"``."""
+    return scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario

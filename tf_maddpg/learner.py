@@ -276,8 +276,12 @@ class MADDPGLearner:
     def _critic_grads(self, i, batch, noise, targets):
         variables = [v for model, _ in self._critic_networks(i) for v in model.trainable_variables]
         with tf.GradientTape() as tape:
-            loss = self.critic_loss(i, batch, noise.target[i], targets)
+            loss = self._critic_loss_with_noise(i, batch, noise, targets)
         return loss, tape.gradient(loss, variables)
+
+    def _critic_loss_with_noise(self, i, batch, noise, targets):
+        """Agent i's critic loss with its part of an update's noise."""
+        return self.critic_loss(i, batch, noise.target[i], targets)
 
     def _actor_grads(self, i, batch, noise):
         with tf.GradientTape() as tape:

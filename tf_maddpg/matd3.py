@@ -142,11 +142,8 @@ class MATD3Learner(MADDPGLearner):
     def _target_pairs(self):
         return super()._target_pairs() + list(zip(self.critics2, self.target_critics2))
 
-    def _critic_grads(self, i, batch, noise, targets):
-        variables = [v for model, _ in self._critic_networks(i) for v in model.trainable_variables]
-        with tf.GradientTape() as tape:
-            loss = self.critic_loss(i, batch, noise.target[i], targets, noise.smoothing[i])
-        return loss, tape.gradient(loss, variables)
+    def _critic_loss_with_noise(self, i, batch, noise, targets):
+        return self.critic_loss(i, batch, noise.target[i], targets, noise.smoothing[i])
 
     def _noise_signature(self):
         base = noise_signature(self.specs)

@@ -390,7 +390,9 @@ class _TrainingLoop:
             losses = self.learner.update_packed(
                 self.buffer.sample_packed(config.batch_size, self.rng))
             self.policy.sync()
-            self._record_update(losses, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.progress.update_s += elapsed
+            self._record_update(losses, elapsed)
             return
         self._finish_update()
         self.policy.sync()  # the behaviour policy takes the newest weights only here
@@ -419,8 +421,6 @@ class _TrainingLoop:
 
     def _record_update(self, losses, elapsed, env_steps=None) -> None:
         progress = self.progress
-        if not self.config.async_update:
-            progress.update_s += elapsed
         if progress.num_updates == 0:
             progress.first_update_s = elapsed
         check_finite(losses, progress.env_steps if env_steps is None else env_steps)

@@ -26,6 +26,7 @@ import dataclasses
 import multiprocessing
 import signal
 import traceback
+from multiprocessing.reduction import ForkingPickler
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -74,6 +75,7 @@ class ScenarioFactory:
 _FIELDS = (("actions", np.float32, "action_width"), ("obs", np.float32, "obs_width"),
            ("rewards", np.float32, "num_agents"), ("terminated", np.bool_, "num_agents"),
            ("truncated", np.bool_, "num_agents"), ("alive", np.bool_, "num_agents"))
+_RESULTS = tuple(name for name, _, _ in _FIELDS[1:])  # what an env writes back: VecStep's fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +109,7 @@ class _EnvBlock:
         """Starts an episode in each env whose seed is not None; the others sit it out."""
         a = self.arrays
         for k, (row, env, seed) in enumerate(zip(self.rows, self.envs, seeds)):
-            for name in ("obs", "rewards", "terminated", "truncated", "alive"):
+            for name in _RESULTS:
                 a[name][row] = 0
             self.active[k] = seed is not None
             if self.active[k]:
@@ -120,7 +122,7 @@ class _EnvBlock:
         a = self.arrays
         for k, (row, env) in enumerate(zip(self.rows, self.envs)):
             if not self.active[k]:
-                for name in ("obs", "rewards", "terminated", "truncated", "alive"):
+                for name in _RESULTS:
                     a[name][row] = 0
                 continue
             step = env.step_packed(a["actions"][row])
@@ -291,7 +293,6 @@ def _worker(pipe, factory, buffers, shapes: _Shapes, first: int, count: int) -> 
             elif message == b"c":
                 break
             else:
-                from multiprocessing.reduction import ForkingPickler
                 block.reset(ForkingPickler.loads(message))
             pipe.send_bytes(b"k")
     except EOFError:  # the parent went away
