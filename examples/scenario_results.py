@@ -29,7 +29,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-ALGOS = ("maddpg", "matd3")
+from tf_maddpg.algorithms.registry import ALGORITHMS
+
+ALGOS = tuple(ALGORITHMS)  # every registered algorithm
 SEEDS = (0, 1, 2)
 RUNS_DIR = os.path.join("runs", "results")
 DOCS_DIR = os.path.join("docs", "results")
@@ -159,30 +161,48 @@ def random_returns(row: Row, episodes: int = 100, run: Optional[str] = None,
     With ``run`` (a finished run's folder), the agents of the groups in
     ``trained`` act greedily with that run's actors instead, against random others.
     """
-    from tf_maddpg.config import MADDPGConfig
-    from tf_maddpg.envs import make_env
-    from tf_maddpg.policy import MultiAgentPolicy, load_actors
-    from tf_maddpg.training import EVAL_SEED_OFFSET
+    from tf_maddpg import MADDPGConfig, MultiAgentPolicy, load_actors
+    from tf_maddpg.envs import build_vec_env
+    from tf_maddpg.seeding import RunSeeds
+    from tf_maddpg.training import evaluate
 
-    env = make_env(row.scenario, max_cycles=MADDPGConfig().episode_length, **dict(row.env_args))
-    policy = None
-    if run is not None:
-        policy = MultiAgentPolicy(env.specs, load_actors(env.specs, os.path.join(run, "actors")))
-    greedy = [policy is not None and group_of(s.name) in trained for s in env.specs]
-    rng = np.random.default_rng(0)
-    total = np.zeros(env.num_agents)
-    for k in range(episodes):
-        obs = env.reset(seed=EVAL_SEED_OFFSET + k)
-        while not env.done:
-            chosen = policy.act(obs) if policy is not None else [None] * env.num_agents
-            actions = [chosen[i] if greedy[i] else int(rng.integers(s.action_dim)) if s.discrete
-                       else rng.uniform(s.low, s.high).astype(np.float32)
-                       for i, s in enumerate(env.specs)]
-            step = env.step(actions)
-            total += step.rewards
-            obs = step.obs
-    env.close()
-    return dict(zip(env.agents, total / episodes))
+    length = MADDPGConfig().episode_length
+    with build_vec_env(row.scenario, length, dict(row.env_args), num_envs=16) as env:
+        policy = None
+        if run is not None:
+            policy = MultiAgentPolicy(env.specs, load_actors(env.specs,
+                                                             os.path.join(run, "actors")))
+        greedy = [policy is not None and group_of(s.name) in trained for s in env.specs]
+        sides = SidesPolicy(env.specs, policy, greedy, np.random.default_rng(0))
+        returns = evaluate(sides, env, RunSeeds(0).evaluation_seeds(episodes), length)
+    return dict(zip(env.agents, returns))
+
+
+class SidesPolicy:
+    """Greedy actions of ``policy`` for the agents marked in ``greedy``, uniformly
+    random actions (drawn from ``rng``) for the others."""
+
+    def __init__(self, specs, policy, greedy, rng):
+        from tf_maddpg.envs.specs import column_slices
+
+        self.specs, self.policy, self.greedy, self.rng = specs, policy, greedy, rng
+        self.columns = column_slices([s.action_dim for s in specs])
+
+    def act_packed(self, obs, explore=False):
+        if self.policy is not None:
+            actions = self.policy.act_packed(obs)
+        else:
+            actions = np.zeros((obs.shape[0], self.columns[-1].stop), np.float32)
+        for spec, cols, greedy in zip(self.specs, self.columns, self.greedy):
+            if greedy:
+                continue
+            if spec.discrete:
+                actions[:, cols] = np.eye(spec.action_dim)[
+                    self.rng.integers(spec.action_dim, size=obs.shape[0])]
+            else:
+                actions[:, cols] = self.rng.uniform(spec.low, spec.high,
+                                                    size=(obs.shape[0], spec.action_dim))
+        return actions
 
 
 def versus_random(row: Row, runs: Dict[str, List[str]], rand: Dict[str, float],
@@ -204,7 +224,7 @@ def versus_random(row: Row, runs: Dict[str, List[str]], rand: Dict[str, float],
 
 def report() -> None:
     from tf_maddpg.cli import main as tf_maddpg
-    from tf_maddpg.metrics import read_metrics
+    from tf_maddpg.runs.metrics import read_metrics
 
     lines = ["| scenario | agents | random policy | first evaluation | MADDPG | MATD3 "
              "| episodes / env steps per run | wall time per run (MADDPG / MATD3) | published |",

@@ -15,8 +15,8 @@ import sys
 
 import numpy as np
 
-from tf_maddpg.metrics import read_metrics
-from tf_maddpg.plotting import plot_returns_over_seeds
+from tf_maddpg.runs.metrics import read_metrics
+from tf_maddpg.runs.plots import plot_returns_over_seeds
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ import sys
 import tensorflow as tf
 
 from tf_maddpg import MADDPGConfig, train
-from tf_maddpg.learner import MADDPGLearner, masked_mean
+from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner, masked_mean
 from test_learning import EPISODES, THRESHOLD
 
 correct_actor_loss = MADDPGLearner.actor_loss

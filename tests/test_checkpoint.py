@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 
 from tf_maddpg import CheckpointError, EnvAdapter, MADDPGConfig, RunFolderError, train
-from tf_maddpg.buffer import ReplayBuffer
-from tf_maddpg.checkpoint import Progress, TrainingCheckpoint
-from tf_maddpg.learner import MADDPGLearner
-from tf_maddpg.policy import MultiAgentPolicy
+from tf_maddpg.storage.replay import ReplayBuffer
+from tf_maddpg.runs.checkpoint import Progress, TrainingCheckpoint
+from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner
+from tf_maddpg import MultiAgentPolicy
 from test_training import NaNRewardEnv
 from toy_envs import LeavingEnv
 
@@ -93,10 +93,12 @@ def make_checkpoint(directory, seed=0):
     specs = EnvAdapter(LeavingEnv()).specs
     config = MADDPGConfig(seed=seed, **TINY)
     learner = MADDPGLearner(specs, config)
-    policy = MultiAgentPolicy(specs, learner.actors, seed=seed)
+    policy = MultiAgentPolicy(specs, learner.actors, rng=seed)
     buffer = ReplayBuffer(specs, config.buffer_size)
     rng = np.random.default_rng(seed)
-    return TrainingCheckpoint(str(directory), learner, policy, buffer, rng), learner, buffer, rng
+    saver = TrainingCheckpoint(str(directory), learner, policy, buffer,
+                               {"replay": rng, "exploration": policy.rng})
+    return saver, learner, buffer, rng
 
 
 def fill(buffer, n, value):

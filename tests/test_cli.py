@@ -211,7 +211,7 @@ def test_scenario_options_are_checked_against_the_scenario(capsys):
 
 def test_matd3_options_need_algo_matd3(capsys, tmp_path):
     status, _, err = run(capsys, "train", "simple_v3", "--policy-delay", "3")
-    assert status == 2 and "--policy-delay is not an option of algo maddpg; add --algo matd3" in err
+    assert status == 2 and "--policy-delay is not an option of algo maddpg; --algo matd3 takes it" in err
     config = tmp_path / "c.yaml"
     config.write_text("algo: matd3\ntarget_noise: 0.3\n")
     assert config_from(str(config), {}).target_noise == 0.3

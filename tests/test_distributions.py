@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.distributions import (epsilon_onehot, gumbel_from_uniform, gumbel_softmax_hard,
+from tf_maddpg.networks.distributions import (epsilon_onehot, gumbel_from_uniform, gumbel_softmax_hard,
                                      gumbel_softmax_sample, squash_to_bounds)
 
 RNG = np.random.default_rng(0)
@@ -18,12 +18,24 @@ def test_gumbel_noise_has_the_gumbel_mean():
     assert abs(float(tf.reduce_mean(gumbel_from_uniform(u))) - np.euler_gamma) < 0.01
 
 
-def test_soft_sample_is_a_distribution_and_sharpens_with_low_temperature():
-    soft = gumbel_softmax_sample(LOGITS, UNIFORM, 1.0)
-    np.testing.assert_allclose(tf.reduce_sum(soft, -1), 1.0, rtol=1e-6)
-    cold = gumbel_softmax_sample(LOGITS, UNIFORM, 0.01)
-    np.testing.assert_array_equal(tf.argmax(cold, -1), tf.argmax(soft, -1))
-    assert np.median(tf.reduce_max(cold, -1)) > 0.99 > np.median(tf.reduce_max(soft, -1))
+def test_soft_sample_is_softmax_of_the_noisy_logits_over_the_temperature():
+    logits, u = LOGITS.numpy().astype(np.float64), UNIFORM.numpy().astype(np.float64)
+    g = -np.log(-np.log(u + 1e-20) + 1e-20)
+    for temperature in (1.0, 0.3):
+        z = (logits + g) / temperature
+        expected = np.exp(z - z.max(-1, keepdims=True))
+        expected /= expected.sum(-1, keepdims=True)
+        np.testing.assert_allclose(gumbel_softmax_sample(LOGITS, UNIFORM, temperature), expected,
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_and_tensor_inputs_give_the_same_numbers():
+    np.testing.assert_allclose(gumbel_from_uniform(UNIFORM.numpy()), gumbel_from_uniform(UNIFORM),
+                               rtol=1e-5, atol=1e-6)
+    x = LOGITS.numpy()[:, :3]
+    low, high = (-2.0, 0.0, 1.0), (2.0, 1.0, 3.0)
+    np.testing.assert_allclose(squash_to_bounds(x, low, high),
+                               squash_to_bounds(tf.constant(x), low, high), rtol=1e-5, atol=1e-6)
 
 
 def test_hard_sample_is_one_hot_at_the_soft_argmax():

@@ -77,8 +77,8 @@ def test_every_results_command_is_a_valid_train_command():
 
 def test_the_results_report_builds_the_table_from_run_folders(tmp_path, monkeypatch):
     from tf_maddpg import MADDPGConfig, MATD3Config, make_env
-    from tf_maddpg.metrics import MetricsCSV, metric_columns
-    from tf_maddpg.runs import write_run_files
+    from tf_maddpg.runs.metrics import MetricsCSV, metric_columns
+    from tf_maddpg.runs.folder import write_run_files
 
     results = load_example("scenario_results")
     monkeypatch.setattr(results, "RUNS_DIR", str(tmp_path / "runs"))
@@ -118,8 +118,10 @@ def test_the_results_report_builds_the_table_from_run_folders(tmp_path, monkeypa
 def test_the_results_report_scores_one_side_against_random_opponents(tmp_path):
     from tf_maddpg import make_env
     from tf_maddpg.networks import make_actor
-    from tf_maddpg.policy import MultiAgentPolicy, save_actors
-    from tf_maddpg.training import EVAL_SEED_OFFSET, evaluate
+    from tf_maddpg import MultiAgentPolicy, save_actors
+    from tf_maddpg.envs import VecEnv
+    from tf_maddpg.seeding import RunSeeds
+    from tf_maddpg.training import evaluate
 
     results = load_example("scenario_results")
     row = results.Row("simple_adversary", "simple_adversary_v3", 200,
@@ -130,7 +132,8 @@ def test_the_results_report_scores_one_side_against_random_opponents(tmp_path):
     # Both sides with the run's actors: the greedy evaluation of those actors.
     both = results.random_returns(row, episodes=3, run=str(tmp_path),
                                   trained=("adversary", "agent"))
-    greedy = evaluate(MultiAgentPolicy(env.specs, actors), env, 3, 25, seed=EVAL_SEED_OFFSET)
+    greedy = evaluate(MultiAgentPolicy(env.specs, actors), VecEnv.of(env),
+                      RunSeeds(0).evaluation_seeds(3), 25)
     assert np.allclose(list(both.values()), greedy)
     # No side trained: the random policy's score.
     assert results.random_returns(row, episodes=3, run=str(tmp_path)) == \

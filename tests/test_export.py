@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from tf_maddpg import AgentSpec, MultiAgentPolicy, make_actor, make_env
 from tf_maddpg.export import export_actors, load_exported
-from tf_maddpg.training import run_episode
+from tf_maddpg.envs import VecEnv
+from tf_maddpg.training import play_episodes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPECS = (AgentSpec("disc", 8, 5, True), AgentSpec("box", 4, 2, False, (-1.0, 0.0), (1.0, 3.0)))
@@ -132,7 +133,7 @@ def test_serve_example_plays_simple_adversary_without_tf_maddpg(tmp_path):
         ("adversary_0", 8, 5, True), ("agent_0", 10, 5, True), ("agent_1", 10, 5, True)]
     keras.utils.set_random_seed(0)
     actors = [make_actor(s) for s in specs]
-    expected = run_episode(MultiAgentPolicy(specs, actors), env, 5, seed=3)
+    expected = play_episodes(MultiAgentPolicy(specs, actors), VecEnv.of(env), [3], 5)[0]
     env.close()
     export_actors(actors, specs, tmp_path, "simple_adversary_v3")
     script = os.path.join(ROOT, "examples", "serve_exported_actor.py")

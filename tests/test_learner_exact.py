@@ -210,5 +210,5 @@ def test_the_update_traces_once():
         learner.update_with_noise(batch, noise)
     half = Batch(*(tuple(a[: B // 2] for a in field) for field in batch))
     learner.update(half)  # another batch size: no new trace either
-    assert learner._sample_and_step.experimental_get_tracing_count() == 1
-    assert learner._step.experimental_get_tracing_count() == 1
+    assert learner._full_update.fresh_noise.experimental_get_tracing_count() == 1
+    assert learner._full_update.with_noise.experimental_get_tracing_count() == 1

@@ -114,8 +114,8 @@ def test_both_updates_trace_once_and_the_networks_start_as_maddpgs():
     for _ in range(2):
         learner.update(batch)
         learner.update_with_noise(batch, noise)
-    assert learner._step.experimental_get_tracing_count() == 1
-    assert learner._sample_and_step.experimental_get_tracing_count() == 1
+    assert learner._full_update.with_noise.experimental_get_tracing_count() == 1
+    assert learner._full_update.fresh_noise.experimental_get_tracing_count() == 1
     keras.utils.set_random_seed(0)
     matd3 = MATD3Learner(specs, config)
     keras.utils.set_random_seed(0)

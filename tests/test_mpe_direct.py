@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tf_maddpg.envs import known_scenarios, make_env
-from tf_maddpg.mpe_direct import DirectParallelEnv
+from tf_maddpg.envs.mpe_direct import DirectParallelEnv
 
 CASES = [(name, continuous) for name in known_scenarios() for continuous in (False, True)]
 

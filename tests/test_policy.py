@@ -12,7 +12,7 @@ SPECS = (AgentSpec("disc", 6, 5, True), AgentSpec("box", 4, 2, False, (-1.0, 0.0
 def make_policy(**kwargs):
     keras.utils.set_random_seed(0)
     actors = [make_actor(s, (16, 16)) for s in SPECS]
-    return MultiAgentPolicy(SPECS, actors, seed=0, **kwargs), actors
+    return MultiAgentPolicy(SPECS, actors, rng=0, **kwargs), actors
 
 
 BACKENDS = pytest.mark.parametrize("backend", ["numpy", "graph"])
@@ -67,7 +67,7 @@ def mixed_policy(**kwargs):
     keras.utils.set_random_seed(1)
     actors = [make_actor(MIXED[0], (16, 8)), make_actor(MIXED[1], (32,)),
               make_actor(MIXED[2], (4, 4)), make_actor(MIXED[3], (16, 16))]
-    return MultiAgentPolicy(MIXED, actors, seed=0, **kwargs), actors
+    return MultiAgentPolicy(MIXED, actors, rng=0, **kwargs), actors
 
 
 def test_the_block_chain_is_every_keras_actor_whatever_their_shapes():

@@ -9,7 +9,8 @@ from PIL import Image
 
 from tf_maddpg import MultiAgentPolicy, make_actor, make_env
 from tf_maddpg.render import record_gif, render_episode, save_gif
-from tf_maddpg.training import run_episode
+from tf_maddpg.envs import VecEnv
+from tf_maddpg.training import play_episodes
 
 
 def untrained_policy(specs):
@@ -28,7 +29,7 @@ def test_render_episode_gives_a_frame_after_the_reset_and_each_step():
     frames, returns = render_episode(policy, env, max_steps=5, seed=3)
     assert len(frames) == 6
     assert all(f.shape == (700, 700, 3) and f.dtype == np.uint8 for f in frames)
-    np.testing.assert_allclose(returns, run_episode(policy, env, 5, seed=3))
+    np.testing.assert_allclose(returns, play_episodes(policy, VecEnv.of(env), [3], 5)[0])
     env.close()
 
 
@@ -55,7 +56,7 @@ def test_record_gif_on_simple_adversary(tmp_path):
 def test_record_gif_takes_an_env_factory(tmp_path):
     env = make_env("simple_adversary_v3", max_cycles=5, render_mode="rgb_array")
     policy = untrained_policy(env.specs)
-    expected = run_episode(policy, env, 5, seed=1)
+    expected = play_episodes(policy, VecEnv.of(env), [1], 5)[0]
     env.close()
     returns = record_gif(policy, lambda: make_env("simple_adversary_v3", max_cycles=5,
                                                   render_mode="rgb_array"),

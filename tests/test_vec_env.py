@@ -5,7 +5,7 @@ import pytest
 
 from tf_maddpg import EnvAdapter, MADDPGConfig, MultiAgentPolicy, make_actor, make_env, train
 from tf_maddpg.training import evaluate
-from tf_maddpg.vec_env import ScenarioFactory, VecEnv
+from tf_maddpg.envs import ScenarioFactory, VecEnv
 from toy_envs import LeavingEnv
 
 
@@ -94,9 +94,10 @@ def test_batched_evaluation_scores_the_same_episodes():
     env = make_env("simple_adversary_v3")
     actors = [make_actor(s, (16,)) for s in env.specs]
     policy = MultiAgentPolicy(env.specs, actors)
-    single = evaluate(policy, env, episodes=7, max_steps=25, seed=5)
+    seeds = list(range(5, 12))
+    single = evaluate(policy, VecEnv.of(env), seeds, max_steps=25)
     with VecEnv(ScenarioFactory("simple_adversary_v3"), 3) as vec:
-        batched = evaluate(policy, vec, episodes=7, max_steps=25, seed=5)
+        batched = evaluate(policy, vec, seeds, max_steps=25)
     np.testing.assert_allclose(batched, single, rtol=1e-6)  # VecEnv's rewards are float32
 
 
@@ -123,7 +124,7 @@ def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path):
     import sys
 
     script = tmp_path / "unguarded.py"
-    script.write_text("from tf_maddpg.vec_env import ScenarioFactory, VecEnv\n"
+    script.write_text("from tf_maddpg.envs import ScenarioFactory, VecEnv\n"
                       "VecEnv(ScenarioFactory('simple_v3'), 2, 1).close()\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=120)

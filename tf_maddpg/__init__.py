@@ -1,7 +1,9 @@
-"""tf_maddpg: MADDPG in TensorFlow 2 / Keras 3 for PettingZoo environments.
+"""tf_maddpg: MADDPG and the centralised-training family in TensorFlow 2 / Keras 3,
+for PettingZoo environments.
 
 The public names below are imported on first use, so that a process that
-needs only the environments (a ``VecEnv`` worker) does not load TensorFlow.
+needs only the environments (a ``VecEnv`` worker) or the command line's
+parser does not load TensorFlow.
 """
 
 import importlib
@@ -9,20 +11,22 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "tf_maddpg.buffer": ("Batch", "ReplayBuffer"),
-    "tf_maddpg.config": ("MADDPGConfig", "MATD3Config", "config_from_dict"),
-    "tf_maddpg.checkpoint": ("CheckpointError",),
-    "tf_maddpg.envs": ("EnvAdapter", "StepResult", "known_scenarios", "make_env"),
+    "tf_maddpg.algorithms.maddpg.config": ("MADDPGConfig",),
+    "tf_maddpg.algorithms.matd3.config": ("MATD3Config",),
+    "tf_maddpg.algorithms.maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
+    "tf_maddpg.algorithms.matd3.learner": ("MATD3Learner", "MATD3Noise"),
+    "tf_maddpg.algorithms.maddpg.policy": ("MultiAgentPolicy",),
+    "tf_maddpg.algorithms.registry": ("ALGORITHMS", "config_from_dict"),
+    "tf_maddpg.envs": ("AgentSpec", "EnvAdapter", "StepResult", "VecEnv", "known_scenarios",
+                       "make_env"),
     "tf_maddpg.export": ("export_actors", "load_exported"),
-    "tf_maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
-    "tf_maddpg.matd3": ("MATD3Learner", "MATD3Noise", "make_learner"),
-    "tf_maddpg.networks": ("make_actor", "make_critic"),
-    "tf_maddpg.policy": ("MultiAgentPolicy", "load_actors", "save_actors"),
+    "tf_maddpg.networks.mlp": ("make_actor", "make_critic"),
     "tf_maddpg.render": ("record_gif",),
-    "tf_maddpg.runs": ("RunFolderError", "read_run"),
-    "tf_maddpg.specs": ("AgentSpec",),
+    "tf_maddpg.runs.actors": ("load_actors", "save_actors"),
+    "tf_maddpg.runs.checkpoint": ("CheckpointError",),
+    "tf_maddpg.runs.folder": ("RunFolderError", "read_run"),
+    "tf_maddpg.storage.replay": ("Batch", "ReplayBuffer"),
     "tf_maddpg.training": ("TrainingResult", "evaluate", "train"),
-    "tf_maddpg.vec_env": ("ScenarioFactory", "VecEnv"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

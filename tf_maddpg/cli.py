@@ -1,5 +1,8 @@
 """The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs, compare.
 
+Every algorithm of the registry (``tf_maddpg.algorithms.registry``) trains
+with ``--algo NAME``; its configuration's fields are the options of ``train``.
+
     tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
     tf-maddpg train simple_spread_v3 --algo matd3 --env-arg N=4 --env-arg continuous_actions=true
     tf-maddpg train --resume runs/adv --episodes 8000
@@ -24,14 +27,11 @@ import shlex
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from tf_maddpg.config import (ALGORITHMS, OTHER_ACTIONS, TARGET_ACTIONS, UPDATE_ORDERS,
-                              MADDPGConfig, config_from_dict, field_docs)
+from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict, describe, field_docs
+from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig
 
-_CHOICES = {"update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
-            "other_actions": OTHER_ACTIONS}
 _ALIASES = {"num_episodes": ["--episodes"]}
-_ALL_FIELDS = {f.name: f for cls in ALGORITHMS.values() for f in dataclasses.fields(cls)}
-_MADDPG_FIELDS = {f.name for f in dataclasses.fields(MADDPGConfig)}
+_ALL_FIELDS = {f.name for a in ALGORITHMS.values() for f in dataclasses.fields(a.config_class)}
 
 
 class CommandError(Exception):
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(command=function, command_name=name, subparser=p)
         return p
 
-    train = command("train", _train, "train MADDPG or MATD3 on an mpe2 scenario",
+    train = command("train", _train, "train an algorithm on an mpe2 scenario",
                     _TRAIN_DESCRIPTION)
     train.add_argument("env", nargs="?", metavar="ENV",
                        help="mpe2 scenario module, e.g. simple_adversary_v3 (see list-envs); "
@@ -88,14 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                        help="TensorFlow's intra- and inter-op threads (default: one per core); "
                             "1 when several runs share the machine")
-    train.add_argument("--algo", choices=sorted(ALGORITHMS), default=None,
+    train.add_argument("--algo", choices=list(ALGORITHMS), default=None,
                        help="the algorithm (default: the --config file's algo, else maddpg)")
     _add_env_arg_option(train)
-    fields = train.add_argument_group(
-        "config fields", "every MADDPGConfig field (defaults: the PyTorch reference's settings)")
-    _add_config_options(fields)
-    fields = train.add_argument_group("MATD3 fields", "with --algo matd3 (MATD3Config)")
-    _add_config_options(fields, only=set(_ALL_FIELDS) - _MADDPG_FIELDS)
+    shown = set()
+    fields = train.add_argument_group("run fields", "every algorithm's")
+    _add_config_options(fields, RunConfig, shown)
+    for algorithm in ALGORITHMS.values():
+        fields = train.add_argument_group(
+            f"{algorithm.name} fields",
+            f"with --algo {algorithm.name} ({algorithm.config_class.__name__}); the fields "
+            "listed above for another algorithm apply too, with its defaults")
+        _add_config_options(fields, algorithm.config_class, shown)
 
     evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
@@ -133,14 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_arg_option(compare)
     fields = compare.add_argument_group("config fields (both sides)",
                                         "as for train; --seed is replaced by --seeds")
-    _add_config_options(fields, skip=("seed", "checkpoint_interval"))
+    _add_config_options(fields, ALGORITHMS["maddpg"].config_class, set(),
+                        skip=("seed", "checkpoint_interval"))
     return parser
 
 
 _TRAIN_DESCRIPTION = """\
-Train MADDPG (or MATD3, --algo matd3) on an mpe2 scenario and write a run
-folder: config.json, run.json, metrics.csv, returns.png, tensorboard/,
+Train an algorithm (--algo, default maddpg) on an mpe2 scenario and write a
+run folder: config.json, run.json, metrics.csv, returns.png, tensorboard/,
 checkpoints/, actors/, saved_model/.
+
+algorithms:
+""" + describe() + """
 
 Config fields come from, in rising priority: the defaults (the PyTorch
 reference's settings), --config FILE, then the options below. Ctrl-C once
@@ -178,12 +186,13 @@ def _add_env_arg_option(parser) -> None:
                              "an unknown key lists the scenario's options)")
 
 
-def _add_config_options(group, skip: Sequence[str] = (), only=None) -> None:
+def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> None:
+    """Adds an option for each field of ``cls`` that is not in ``shown`` (then marks it shown)."""
     docs = field_docs()
-    wanted = _MADDPG_FIELDS if only is None else only
-    for field in _ALL_FIELDS.values():
-        if field.name in skip or field.name not in wanted:
+    for field in dataclasses.fields(cls):
+        if field.name in skip or field.name in shown:
             continue
+        shown.add(field.name)
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
         default = field.default
@@ -200,11 +209,11 @@ def _add_config_options(group, skip: Sequence[str] = (), only=None) -> None:
         elif kind == "Tuple[int, ...]":
             group.add_argument(*flags, type=int, nargs="+", metavar="N", **common)
         else:
-            group.add_argument(*flags, choices=_CHOICES.get(field.name), **common)
+            group.add_argument(*flags, choices=cls.choices.get(field.name), **common)
 
 
 def config_from(file: Optional[str], options: Dict[str, object],
-                algo: Optional[str] = None) -> MADDPGConfig:
+                algo: Optional[str] = None) -> RunConfig:
     """The config: defaults, then the fields of ``file`` (YAML/JSON), then ``options``.
 
     ``algo`` (the --algo option) overrides the file's ``algo``; the default is maddpg.
@@ -220,12 +229,16 @@ def config_from(file: Optional[str], options: Dict[str, object],
     if algo:
         values["algo"] = algo
     chosen = values.get("algo", "maddpg")
-    foreign = sorted(k for k in options if k not in
-                     {f.name for f in dataclasses.fields(ALGORITHMS.get(chosen, MADDPGConfig))})
-    if foreign:
-        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
-        raise CommandError(f"{flags} {'is' if len(foreign) == 1 else 'are'} not an option of "
-                           f"algo {chosen}; add --algo matd3")
+    if chosen in ALGORITHMS:
+        own = {f.name for f in dataclasses.fields(ALGORITHMS[chosen].config_class)}
+        foreign = sorted(k for k in options if k not in own)
+        if foreign:
+            flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+            owners = sorted({a.name for a in ALGORITHMS.values() for k in foreign
+                             if k in {f.name for f in dataclasses.fields(a.config_class)}})
+            raise CommandError(f"{flags} {'is' if len(foreign) == 1 else 'are'} not an option "
+                               f"of algo {chosen}; "
+                               + " or ".join(f"--algo {o}" for o in owners) + " takes it")
     try:
         return config_from_dict(values)
     except ValueError as error:
@@ -272,7 +285,7 @@ def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
         lists its options), a key is given twice, or a value has the wrong
         type for the option's default.
     """
-    from tf_maddpg.envs import scenario_options
+    from tf_maddpg.envs.mpe import scenario_options
 
     options = scenario_options(scenario)
     options.pop("render_mode", None)  # the run renders nothing; evaluate --render does
@@ -299,9 +312,9 @@ def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
 # --- Commands -----------------------------------------------------------------------------
 
 def _train(args, parser) -> int:
-    from tf_maddpg.checkpoint import CheckpointError
-    from tf_maddpg.envs import known_scenarios
-    from tf_maddpg.runs import RunFolderError, read_run
+    from tf_maddpg.envs.mpe import known_scenarios
+    from tf_maddpg.runs.checkpoint import CheckpointError
+    from tf_maddpg.runs.folder import RunFolderError, read_run
     from tf_maddpg.training import train
 
     options = _config_options(args)
@@ -309,7 +322,7 @@ def _train(args, parser) -> int:
         if args.config:
             parser.error("--config cannot be combined with --resume: a run resumes with its own "
                          "config.json")
-        extra = sorted(set(options) - {"num_episodes", "env_workers"})
+        extra = sorted(set(options) - set(RESUMABLE_FIELDS))
         extra += ["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
         if extra:
             parser.error(f"only --episodes and --env-workers may change when resuming; remove "
@@ -361,22 +374,23 @@ def _train(args, parser) -> int:
 
 
 def _evaluate(args, parser) -> int:
-    import numpy as np
-
-    from tf_maddpg.training import EVAL_SEED_OFFSET, build_env, run_episode
+    from tf_maddpg.envs.sources import build_vec_env
+    from tf_maddpg.seeding import RunSeeds
+    from tf_maddpg.training.evaluation import play_episodes
 
     info, policy = _load_run_policy(args.run_dir)
     config = info.config
     episodes = args.episodes or config.eval_episodes
-    seed = config.seed + EVAL_SEED_OFFSET if args.seed is None else args.seed
-    env = build_env(info.scenario, config, info.env_kwargs)
-    try:
-        returns = np.array([run_episode(policy, env, config.episode_length, seed=seed + k)
-                            for k in range(episodes)])
-    finally:
-        env.close()
-    print(f"{info.scenario}: greedy returns over {episodes} episodes (seeds {seed}..."
-          f"{seed + episodes - 1})")
+    if args.seed is None:
+        seeds = RunSeeds(config.seed).evaluation_seeds(episodes)
+        which = "the run's evaluation episodes"
+    else:
+        seeds = list(range(args.seed, args.seed + episodes))
+        which = f"seeds {args.seed}...{args.seed + episodes - 1}"
+    with build_vec_env(info.scenario, config.episode_length, info.env_kwargs,
+                       num_envs=min(episodes, 16)) as env:
+        returns = play_episodes(policy, env, seeds, config.episode_length)
+    print(f"{info.scenario}: greedy returns over {episodes} episodes ({which})")
     print(f"{'agent':<18} {'mean':>9} {'std':>8} {'min':>9} {'max':>9}")
     for k, spec in enumerate(info.specs):
         column = returns[:, k]
@@ -385,11 +399,11 @@ def _evaluate(args, parser) -> int:
     if args.render:
         from tf_maddpg.render import record_gif
 
-        frames_returns = record_gif(policy, info.scenario, args.render,
-                                    max_steps=config.episode_length, seed=seed,
-                                    env_kwargs=info.env_kwargs)
-        print(f"wrote {args.render} (one episode, seed {seed}; returns "
-              + ", ".join(f"{s.name} {r:.2f}" for s, r in zip(info.specs, frames_returns)) + ")")
+        gif_returns = record_gif(policy, info.scenario, args.render,
+                                 max_steps=config.episode_length, seed=seeds[0],
+                                 env_kwargs=info.env_kwargs)
+        print(f"wrote {args.render} (one episode, seed {seeds[0]}; returns "
+              + ", ".join(f"{s.name} {r:.2f}" for s, r in zip(info.specs, gif_returns)) + ")")
     return 0
 
 
@@ -404,9 +418,9 @@ def _export(args, parser) -> int:
 
 
 def _plot(args, parser) -> int:
-    from tf_maddpg.metrics import read_metrics
-    from tf_maddpg.plotting import plot_returns, plot_returns_over_seeds
-    from tf_maddpg.runs import METRICS_FILE, RunFolderError, read_run
+    from tf_maddpg.runs.folder import METRICS_FILE, RunFolderError, read_run
+    from tf_maddpg.runs.metrics import read_metrics
+    from tf_maddpg.runs.plots import plot_returns, plot_returns_over_seeds
 
     runs, scenarios = [], set()
     for run_dir in args.run_dirs:
@@ -431,7 +445,7 @@ def _plot(args, parser) -> int:
 
 
 def _compare(args, parser) -> int:
-    from tf_maddpg.envs import known_scenarios
+    from tf_maddpg.envs.mpe import known_scenarios
 
     if args.env not in known_scenarios():
         parser.error(f"unknown scenario {args.env!r}; known mpe2 scenarios: "
@@ -464,7 +478,7 @@ def _compare(args, parser) -> int:
 
 
 def _list_envs(args, parser) -> int:
-    from tf_maddpg.envs import known_scenarios, make_env
+    from tf_maddpg.envs.mpe import known_scenarios, make_env
 
     rows = []
     for name in known_scenarios():
@@ -483,8 +497,9 @@ def _list_envs(args, parser) -> int:
 # --- Helpers ------------------------------------------------------------------------------
 
 def _load_run_policy(run_dir: str):
-    from tf_maddpg.policy import MultiAgentPolicy, load_actors
-    from tf_maddpg.runs import ACTORS_DIR, RunFolderError, read_run
+    from tf_maddpg.algorithms.registry import algorithm_of
+    from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.runs.folder import ACTORS_DIR, RunFolderError, read_run
 
     try:
         info = read_run(run_dir)
@@ -497,9 +512,7 @@ def _load_run_policy(run_dir: str):
         actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
-    config = info.config
-    return info, MultiAgentPolicy(info.specs, actors, config.gumbel_temperature, config.epsilon,
-                                  config.exploration_noise, seed=config.seed)
+    return info, algorithm_of(info.config).make_policy(info.specs, actors, info.config)
 
 
 def _show(value) -> str:
@@ -546,6 +559,3 @@ def _positive_int(text: str) -> int:
 
 __all__: List[str] = ["build_parser", "config_from", "env_kwargs_from", "main", "CommandError"]
 
-
-if __name__ == "__main__":
-    sys.exit(main())

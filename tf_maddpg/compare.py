@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tf_maddpg.config import MADDPGConfig
+from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
 
 SIDES = ("tf", "torch")
 SIDE_NAMES = {"tf": "tf_maddpg (TensorFlow)", "torch": "PyTorch reference"}
@@ -147,22 +147,16 @@ def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: 
 def write_plot(summaries: Sequence[RunSummary], names: Sequence[str], path: str,
                title: str = "") -> None:
     """compare.png: one panel per agent; each side's mean over seeds with a min-max band."""
-    from tf_maddpg.plotting import plt
+    from tf_maddpg.runs.plots import draw_mean_and_band, plt
 
     fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.8), squeeze=False)
     colors = {"tf": "tab:orange", "torch": "tab:blue"}
     for ax, name in zip(axes[0], names):
         for side in SIDES:
             runs = [s.history for s in summaries if s.side == side]
-            if not runs:
-                continue
-            length = min(len(r) for r in runs)
-            episodes = [row["episode"] for row in runs[0][:length]]
-            values = np.array([[row[f"return/{name}"] for row in r[:length]] for r in runs])
-            ax.plot(episodes, values.mean(axis=0), color=colors[side],
-                    label=f"{SIDE_NAMES[side]} ({len(runs)} seeds)")
-            ax.fill_between(episodes, values.min(axis=0), values.max(axis=0),
-                            color=colors[side], alpha=0.2, linewidth=0)
+            if runs:
+                draw_mean_and_band(ax, runs, f"return/{name}", color=colors[side],
+                                   label=f"{SIDE_NAMES[side]} ({len(runs)} seeds)")
         ax.set_title(name)
         ax.set_xlabel("training episode")
         ax.grid(alpha=0.3)

@@ -26,7 +26,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tf_maddpg.specs import AgentSpec
+from tf_maddpg.envs.specs import AgentSpec
 
 METADATA_FILE = "metadata.json"
 FORMAT = "tf_maddpg.exported_actors/1"

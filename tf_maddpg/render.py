@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
-from tf_maddpg.envs import EnvAdapter, make_env
-from tf_maddpg.policy import MultiAgentPolicy
-
-EnvSource = str | Callable[[], object]
-"""An mpe2 scenario name, or a zero-argument factory of a PettingZoo env (or an
-``EnvAdapter``) built with ``render_mode="rgb_array"``."""
+from tf_maddpg.envs.adapter import EnvAdapter
+from tf_maddpg.envs.sources import EnvSource, build_adapter
+from tf_maddpg.envs.vec_env import VecEnv
+from tf_maddpg.training.evaluation import play_episodes
 
 
-def render_episode(policy: MultiAgentPolicy, env: EnvAdapter, max_steps: int,
-                   seed: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+def render_episode(policy, env: EnvAdapter, max_steps: int,
+                   seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """Plays one greedy episode and renders it.
 
     Args:
-      policy: acts greedily for every agent.
+      policy: acts greedily for every agent (``act_packed``).
       env: an adapter around an environment made with ``render_mode="rgb_array"``.
       max_steps: the most steps to play (the episode may end sooner).
       seed: the reset seed.
@@ -33,17 +31,10 @@ def render_episode(policy: MultiAgentPolicy, env: EnvAdapter, max_steps: int,
     Raises:
       ValueError: the environment does not return RGB frames.
     """
-    obs = env.reset(seed=seed)
-    frames = [_frame(env)]
-    returns = np.zeros(env.num_agents)
-    for _ in range(max_steps):
-        step = env.step(policy.act(obs, explore=False))
-        returns += step.rewards
-        obs = step.obs
-        frames.append(_frame(env))
-        if env.done:
-            break
-    return frames, returns
+    frames = []
+    returns = play_episodes(policy, VecEnv.of(env), [seed], max_steps,
+                            observe=lambda: frames.append(_frame(env)))
+    return frames, returns[0]
 
 
 def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float = 10.0) -> str:
@@ -68,8 +59,8 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float =
     return os.fspath(path)
 
 
-def record_gif(policy: MultiAgentPolicy, env: EnvSource, path: str | os.PathLike,
-               max_steps: int = 25, seed: int | None = 0, fps: float = 10.0,
+def record_gif(policy, env: EnvSource, path: str | os.PathLike,
+               max_steps: int = 25, seed: int = 0, fps: float = 10.0,
                env_kwargs: dict | None = None) -> np.ndarray:
     """Plays one greedy episode, writes it to ``path`` as a GIF, returns each agent's return.
 
@@ -91,7 +82,9 @@ def record_gif(policy: MultiAgentPolicy, env: EnvSource, path: str | os.PathLike
       ValueError: the environment does not return RGB frames, or its agents
         differ from the policy's.
     """
-    adapter = _build(env, max_steps, env_kwargs)
+    if isinstance(env, str):
+        env_kwargs = dict(env_kwargs or {}, render_mode="rgb_array")
+    adapter = build_adapter(env, max_steps, env_kwargs)
     try:
         names = tuple(spec.name for spec in policy.specs)
         if names != adapter.agents:
@@ -102,14 +95,6 @@ def record_gif(policy: MultiAgentPolicy, env: EnvSource, path: str | os.PathLike
         adapter.close()
     save_gif(frames, path, fps)
     return returns
-
-
-def _build(env: EnvSource, max_steps: int, env_kwargs: dict | None) -> EnvAdapter:
-    if isinstance(env, str):
-        return make_env(env, max_cycles=max_steps, render_mode="rgb_array",
-                        **(env_kwargs or {}))
-    built = env()
-    return built if isinstance(built, EnvAdapter) else EnvAdapter(built)
 
 
 def _frame(env: EnvAdapter) -> np.ndarray:

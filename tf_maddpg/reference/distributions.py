@@ -1,6 +1,6 @@
 """Gumbel-softmax for Discrete actions and the scaled tanh for Box ones, in PyTorch.
 
-The same formulas as ``tf_maddpg.distributions``, with every random draw an
+The same formulas as ``tf_maddpg.networks.distributions``, with every random draw an
 argument, so that both frameworks can be fed the same noise.
 """
 
@@ -11,12 +11,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-_TINY = 1e-20  # keeps log() finite, as in the reference
+from tf_maddpg.networks.distributions import TINY
 
 
 def gumbel_from_uniform(uniform: torch.Tensor) -> torch.Tensor:
     """Gumbel(0, 1) samples from Uniform(0, 1) ones: g = -log(-log(u))."""
-    return -torch.log(-torch.log(uniform + _TINY) + _TINY)
+    return -torch.log(-torch.log(uniform + TINY) + TINY)
 
 
 def gumbel_softmax_sample(logits: torch.Tensor, uniform: torch.Tensor,

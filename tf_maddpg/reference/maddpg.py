@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tf_maddpg.buffer import Batch
-from tf_maddpg.config import MADDPGConfig
-from tf_maddpg.learner import ActionNoise, UpdateNoise
+from tf_maddpg.storage.replay import Batch
+from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
+from tf_maddpg.algorithms.maddpg.learner import ActionNoise, UpdateNoise
 from tf_maddpg.reference.distributions import (
     gumbel_softmax_hard,
     gumbel_softmax_sample,
@@ -25,7 +25,8 @@ from tf_maddpg.reference.distributions import (
     squash_to_bounds,
 )
 from tf_maddpg.reference.networks import TwoLayerFC
-from tf_maddpg.specs import AgentSpec, joint_dims
+from tf_maddpg.envs.specs import AgentSpec, column_slices, joint_dims
+from tf_maddpg.seeding import RunSeeds
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -107,14 +108,15 @@ class MADDPG:
     """Every agent's ``DDPGAgent`` and the update that trains them, as in the reference.
 
     Supports every switch of ``MADDPGConfig`` with the same meaning as
-    ``tf_maddpg.learner.MADDPGLearner``, which it mirrors loss for loss.
+    ``tf_maddpg.algorithms.maddpg.learner.MADDPGLearner``, which it mirrors loss for loss.
 
     Args:
       specs: one ``AgentSpec`` per agent, in the adapter's order.
       config: the hyperparameters. The networks are initialised from
-        ``torch.manual_seed(config.seed)`` (the global RNG is left as it was);
-        update noise comes from a ``torch.Generator`` seeded ``config.seed + 1``
-        and exploration noise from one seeded ``config.seed + 2``.
+        ``torch.manual_seed`` with the run's "networks" seed (the global RNG is
+        left as it was); update noise and exploration noise come from
+        ``torch.Generator``s seeded with its "update_noise" and "exploration"
+        seeds (``tf_maddpg.seeding.RunSeeds``).
 
     Attributes:
       agents: one ``DDPGAgent`` per agent.
@@ -124,16 +126,18 @@ class MADDPG:
         self.specs = tuple(specs)
         self.config = config
         critic_input_dim = sum(joint_dims(self.specs))
+        seeds = RunSeeds(config.seed)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
+            torch.manual_seed(seeds.integer("networks"))
             self.agents = [DDPGAgent(s, critic_input_dim, config) for s in self.specs]
-        self.generator = torch.Generator().manual_seed(config.seed + 1)
-        self.act_generator = torch.Generator().manual_seed(config.seed + 2)
+        self.generator = torch.Generator().manual_seed(seeds.integer("update_noise"))
+        self.act_generator = torch.Generator().manual_seed(seeds.integer("exploration"))
+        self._obs_split = [c.stop for c in column_slices([s.obs_dim for s in self.specs])[:-1]]
 
     # --- Acting --------------------------------------------------------------------------
 
     def act(self, obs: Sequence[np.ndarray], explore: bool = False) -> list[np.ndarray]:
-        """Every agent's action, as ``tf_maddpg.policy.MultiAgentPolicy.act`` gives it.
+        """Every agent's action, as ``tf_maddpg.algorithms.maddpg.policy.MultiAgentPolicy.act`` gives it.
 
         Discrete: the one-hot argmax, or when exploring a hard Gumbel-softmax
         sample with rows replaced by a random action w.p. ``config.epsilon``.
@@ -155,6 +159,10 @@ class MADDPG:
                 action = self._action(agent, o[None] if single else o, explore).numpy()
                 actions.append(action[0] if single else action)
         return actions
+
+    def act_packed(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
+        """``act`` on packed observations [B, obs_width] -> packed actions [B, action_width]."""
+        return np.concatenate(self.act(np.split(obs, self._obs_split, axis=-1), explore), axis=-1)
 
     def _action(self, agent: DDPGAgent, obs: torch.Tensor, explore: bool) -> torch.Tensor:
         out = agent.policy(obs)  # [B, A]: logits, or the action in the bounds

@@ -1,9 +1,10 @@
-"""The training loop of ``tf_maddpg.training.train``, run with the PyTorch reference.
+"""The reference's own training loop, with tf_maddpg's environments and services.
 
-Same environments and seeding, the same ``ReplayBuffer`` sampled with the
-same NumPy generator, the same update schedule and the same evaluation, so
-that a tf_maddpg run and a reference run differ only in the framework (and
-its random numbers).
+The reference trains one environment, one step at a time, as the book does.
+It uses tf_maddpg's environments, ``ReplayBuffer``, seeds (episode start
+states, replay sampling and evaluation sets from ``tf_maddpg.seeding``),
+update schedule and evaluation, so that a tf_maddpg run and a reference run
+differ only in the framework (and its random numbers).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import time
 import numpy as np
 import torch
 
-from tf_maddpg.buffer import ReplayBuffer
-from tf_maddpg.config import MADDPGConfig
-from tf_maddpg.envs import EnvAdapter
-from tf_maddpg.metrics import MetricsCSV, metric_columns
+from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
+from tf_maddpg.envs.adapter import EnvAdapter
+from tf_maddpg.envs.sources import EnvSource, build_adapter
+from tf_maddpg.envs.vec_env import VecEnv
 from tf_maddpg.reference.maddpg import MADDPG
-from tf_maddpg import training
-from tf_maddpg.training import EVAL_SEED_OFFSET, EnvSource, build_env, episode_seed
+from tf_maddpg.runs.metrics import MetricsCSV, metric_columns
+from tf_maddpg.seeding import RunSeeds
+from tf_maddpg.storage.replay import ReplayBuffer
+from tf_maddpg.training import evaluation
+from tf_maddpg.training.updater import check_finite
 
 
 @dataclasses.dataclass
@@ -58,14 +62,13 @@ class ReferenceResult:
         return self.env_steps / max(self.wall_s - self.eval_s, 1e-9)
 
 
-def evaluate(maddpg: MADDPG, env: EnvAdapter, episodes: int, max_steps: int,
-             seed: int = 0) -> np.ndarray:
-    """The reference's evaluation: mean per-agent return over fresh greedy episodes.
+def evaluate(maddpg: MADDPG, env: EnvAdapter, seeds, max_steps: int) -> np.ndarray:
+    """The reference's evaluation: mean per-agent return of greedy episodes, one per seed.
 
-    Episode k is reset with seed ``seed + k``, as ``tf_maddpg.training.evaluate``
-    does, so the two frameworks' policies are scored on the same start states.
+    ``tf_maddpg.training.evaluate`` itself, so that the two frameworks'
+    policies are scored on the same start states.
     """
-    return training.evaluate(maddpg, env, episodes, max_steps, seed=seed)  # same act() protocol
+    return evaluation.evaluate(maddpg, VecEnv.of(env), seeds, max_steps)
 
 
 def train_reference(config: MADDPGConfig,
@@ -93,9 +96,10 @@ def train_reference(config: MADDPGConfig,
     """
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
-    rng = np.random.default_rng(config.seed)
-    env = build_env(scenario, config, env_kwargs)
-    eval_env = build_env(scenario, config, env_kwargs)
+    seeds = RunSeeds(config.seed)
+    rng = seeds.generator("replay")
+    env = build_adapter(scenario, config.episode_length, env_kwargs)
+    eval_env = build_adapter(scenario, config.episode_length, env_kwargs)
     names = env.agents
     maddpg = MADDPG(env.specs, config)
     buffer = ReplayBuffer(env.specs, config.buffer_size)
@@ -107,7 +111,7 @@ def train_reference(config: MADDPGConfig,
     loss_log: list[dict[str, float]] = []  # the updates since the last evaluation
     try:
         for episode in range(1, config.num_episodes + 1):
-            obs = env.reset(seed=episode_seed(config.seed, episode))
+            obs = env.reset(seed=seeds.episode_seed(episode))
             for _ in range(config.episode_length):
                 alive = env.alive
                 actions = maddpg.act(obs, explore=True)
@@ -124,7 +128,7 @@ def train_reference(config: MADDPGConfig,
                     if num_updates == 0:
                         first_update_s = elapsed
                     num_updates += 1
-                    training.check_finite(losses, env_steps)
+                    check_finite(losses, env_steps)
                     loss_log.append(losses)
                 if env.done:
                     break
@@ -132,8 +136,8 @@ def train_reference(config: MADDPGConfig,
                 row = {"episode": episode, "env_steps": env_steps,
                        "wall_s": round(time.perf_counter() - start, 2)}
                 eval_start = time.perf_counter()
-                returns = evaluate(maddpg, eval_env, config.eval_episodes, config.episode_length,
-                                   seed=config.seed + EVAL_SEED_OFFSET)
+                returns = evaluate(maddpg, eval_env, seeds.evaluation_seeds(config.eval_episodes),
+                                   config.episode_length)
                 eval_s += time.perf_counter() - eval_start
                 row.update({f"return/{a}": float(r) for a, r in zip(names, returns)})
                 row.update(_mean_losses(loss_log, names))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import torch
 
-from tf_maddpg.learner import MADDPGLearner
+from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner
 from tf_maddpg.reference.maddpg import MADDPG
 
 # (MADDPGLearner's list of Keras models, DDPGAgent's torch network)

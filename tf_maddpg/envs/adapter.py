@@ -7,17 +7,14 @@ not joined it) still has its slot: a zero observation, a zero reward, and
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import aec_to_parallel
 
-from tf_maddpg.mpe_direct import DirectParallelEnv
-from tf_maddpg.specs import AgentSpec
+from tf_maddpg.envs.mpe_direct import DirectParallelEnv
+from tf_maddpg.envs.specs import AgentSpec, column_slices
 
 
 class StepResult(NamedTuple):
@@ -75,8 +72,8 @@ class EnvAdapter:
         self._index = {a: i for i, a in enumerate(self.agents)}
         self._alive = [False] * len(self.agents)
         # The packed layout: agent i's columns of a packed observation / action row.
-        self.obs_slices = _slices([s.obs_dim for s in self.specs])
-        self.action_slices = _slices([s.action_dim for s in self.specs])
+        self.obs_slices = column_slices([s.obs_dim for s in self.specs])
+        self.action_slices = column_slices([s.action_dim for s in self.specs])
         self.obs_width = sum(s.obs_dim for s in self.specs)
         self.action_width = sum(s.action_dim for s in self.specs)
         self._bounds = [None if s.discrete else (np.float32(s.low), np.float32(s.high))
@@ -233,65 +230,6 @@ class EnvAdapter:
         return np.clip(action, np.float32(spec.low), np.float32(spec.high))
 
 
-def _slices(sizes: Sequence[int]) -> List[slice]:
-    starts = np.cumsum([0, *sizes])
-    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-
-
-# --- Scenario registry -----------------------------------------------------------------
-
-def known_scenarios() -> List[str]:
-    """The mpe2 scenario modules installed here, e.g. ``simple_adversary_v3``."""
-    import mpe2
-    return sorted(m.name for m in pkgutil.iter_modules(mpe2.__path__)
-                  if not m.name.startswith("_") and m.name != "all_modules")
-
-
-def make_env(scenario: str, max_cycles: int = 25, direct: bool = True, **kwargs) -> EnvAdapter:
-    """Builds an mpe2 scenario wrapped in an ``EnvAdapter``.
-
-    Args:
-      scenario: the module name, e.g. ``"simple_adversary_v3"`` (an
-        ``"mpe2."`` prefix is accepted).
-      max_cycles: steps per episode.
-      direct: step the scenario's ``raw_env`` with ``DirectParallelEnv``,
-        which gives the same numbers as its ``parallel_env`` at about twice
-        the speed; False uses ``parallel_env`` and PettingZoo's wrappers.
-      **kwargs: passed to the scenario (``continuous_actions``, ``N``, ...).
-
-    Raises:
-      ValueError: the scenario is unknown (the message lists the known
-        ones), or it does not take one of ``kwargs`` (the message lists the
-        options it takes).
-    """
-    name = _module_name(scenario)
-    known = known_scenarios()
-    if name not in known:
-        raise ValueError(f"unknown scenario {scenario!r}; known mpe2 scenarios: "
-                         f"{', '.join(known)}")
-    module = importlib.import_module(f"mpe2.{name}")
-    options = scenario_options(name)
-    unknown = sorted(set(kwargs) - set(options))
-    if unknown:
-        raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: "
-                         + ", ".join(f"{k}={v!r}" for k, v in options.items()))
-    if direct:
-        return EnvAdapter(DirectParallelEnv(module.raw_env(max_cycles=max_cycles, **kwargs)))
-    return EnvAdapter(module.parallel_env(max_cycles=max_cycles, **kwargs))
-
-
-def scenario_options(scenario: str) -> Dict[str, Any]:
-    """The options an mpe2 scenario takes (besides ``max_cycles``), with their defaults.
-
-    Read from the signature of the scenario's ``raw_env``, e.g.
-    ``{"N": 3, "local_ratio": 0.5, "continuous_actions": False, ...}``.
-    """
-    module = importlib.import_module(f"mpe2.{_module_name(scenario)}")
-    signature = inspect.signature(module.raw_env.__init__)
-    return {k: p.default for k, p in signature.parameters.items()
-            if k not in ("self", "max_cycles") and p.kind is p.POSITIONAL_OR_KEYWORD}
-
-
-def _module_name(scenario: str) -> str:
-    """``"mpe2.simple_v3"`` or ``"simple_v3"`` -> ``"simple_v3"``."""
-    return scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario
+def as_adapter(env) -> EnvAdapter:
+    """``env`` itself if it is an ``EnvAdapter``, else an ``EnvAdapter`` around it."""
+    return env if isinstance(env, EnvAdapter) else EnvAdapter(env)

@@ -14,10 +14,7 @@ from typing import Dict, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from tf_maddpg.specs import AgentSpec
-
-FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "alive")
-
+from tf_maddpg.envs.specs import AgentSpec, column_slices
 
 class Batch(NamedTuple):
     """A sample of transitions: every field is a tuple with one array per agent.
@@ -37,11 +34,15 @@ class Batch(NamedTuple):
 
 
 class TransitionLayout:
-    """Where each agent's fields sit in a packed transition row.
+    """Where each agent's fields sit in a packed transition row: the one definition
+    of the column order.
 
-    Columns, left to right: ``obs`` of every agent, ``actions`` of every
-    agent, ``next_obs`` of every agent, then ``rewards``, ``terminated`` and
-    ``alive`` with one column per agent each.
+    Columns, left to right (``COLUMNS``): ``obs`` of every agent, ``actions``
+    of every agent, ``next_obs`` of every agent, then ``rewards``,
+    ``terminated`` and ``alive`` with one column per agent each. Each
+    per-agent block is laid out as the environments pack it
+    (``tf_maddpg.envs.specs.column_slices``), so a packed observation row is
+    the ``obs`` block as it is.
 
     Attributes:
       width: columns of a row.
@@ -50,26 +51,39 @@ class TransitionLayout:
       obs_width, action_width: sum of the agents' observation and action sizes.
     """
 
+    COLUMNS = ("obs", "actions", "next_obs", "rewards", "terminated", "alive")
+
     def __init__(self, specs: Sequence[AgentSpec]):
         self.specs = tuple(specs)
         n = len(self.specs)
-        self.obs_width = sum(s.obs_dim for s in self.specs)
-        self.action_width = sum(s.action_dim for s in self.specs)
+        obs_sizes = [s.obs_dim for s in self.specs]
+        action_sizes = [s.action_dim for s in self.specs]
+        sizes = {"obs": obs_sizes, "actions": action_sizes, "next_obs": obs_sizes,
+                 "rewards": [1] * n, "terminated": [1] * n, "alive": [1] * n}
+        self.obs_width = sum(obs_sizes)
+        self.action_width = sum(action_sizes)
         self.slices: Dict[str, Tuple[slice, ...]] = {}
         start = 0
-        for field, sizes in (("obs", [s.obs_dim for s in self.specs]),
-                             ("actions", [s.action_dim for s in self.specs]),
-                             ("next_obs", [s.obs_dim for s in self.specs]),
-                             ("rewards", [1] * n), ("terminated", [1] * n), ("alive", [1] * n)):
-            self.slices[field] = tuple(slice(a, a + k) for a, k in
-                                       zip(np.cumsum([start] + sizes[:-1]), sizes))
-            start += sum(sizes)
+        for field in self.COLUMNS:
+            self.slices[field] = tuple(slice(start + s.start, start + s.stop)
+                                       for s in column_slices(sizes[field]))
+            start += sum(sizes[field])
         self.width = start
         # For each column, the agent it belongs to: masks dead agents' columns in one product.
         self.column_agent = np.zeros(self.width, np.int64)
-        for field in FIELDS:
+        for field in self.COLUMNS:
             for i, s in enumerate(self.slices[field]):
                 self.column_agent[s] = i
+
+    def pack(self, *, obs, actions, next_obs, rewards, terminated, alive) -> np.ndarray:
+        """Packed rows [B, width] from each field's packed block.
+
+        Args:
+          obs, next_obs: [B, obs_width]; actions: [B, action_width];
+          rewards, terminated, alive: [B, num_agents].
+        """
+        return np.concatenate([obs, actions, next_obs, rewards, terminated, alive], axis=1,
+                              dtype=np.float32)
 
     def scalar_columns(self, field: str) -> slice:
         """The contiguous columns [N] of a per-agent scalar field (rewards, terminated, alive)."""
@@ -82,7 +96,7 @@ class TransitionLayout:
             if name in ("rewards", "terminated", "alive"):
                 return tuple(rows[:, s.start] for s in self.slices[name])
             return tuple(rows[:, s] for s in self.slices[name])
-        return Batch(*(field(f) for f in FIELDS))
+        return Batch(*(field(f) for f in Batch._fields))
 
 
 class ReplayBuffer:
@@ -119,13 +133,13 @@ class ReplayBuffer:
         observations, action and reward and reads terminated, so that the
         critic always sees a dead agent as zeros.
         """
-        row = np.concatenate(
-            [np.asarray(o, np.float32).reshape(-1) for o in obs]
-            + [_action_vector(s, a) for s, a in zip(self.specs, actions)]
-            + [np.asarray(o, np.float32).reshape(-1) for o in next_obs]
-            + [np.asarray(rewards, np.float32), np.asarray(terminated, np.float32),
-               np.ones(len(self.specs), np.float32)])
-        self.add_packed(row[None], np.asarray(alive, bool)[None])
+        def flat(values):
+            return np.concatenate([np.asarray(v, np.float32).reshape(-1) for v in values])[None]
+        row = self.layout.pack(
+            obs=flat(obs), actions=flat(_action_vector(s, a) for s, a in zip(self.specs, actions)),
+            next_obs=flat(next_obs), rewards=flat(rewards), terminated=flat(terminated),
+            alive=np.ones((1, len(self.specs)), np.float32))
+        self.add_packed(row, np.asarray(alive, bool)[None])
 
     def add_packed(self, rows: np.ndarray, alive: np.ndarray) -> None:
         """Stores B transitions at once.

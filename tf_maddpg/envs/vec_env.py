@@ -17,7 +17,7 @@ Worker processes start with ``multiprocessing``'s "spawn" method (TensorFlow's
 threads do not survive a fork), which imports the main script again in each
 worker: a script that trains with workers must guard its entry point with
 ``if __name__ == "__main__":``, and an environment factory must be picklable
-(a module-level function, or ``ScenarioFactory``).
+(a module-level function, or ``tf_maddpg.envs.sources.ScenarioFactory``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_maddpg.envs import EnvAdapter, make_env
+from tf_maddpg.envs.adapter import EnvAdapter
 
 
 class VecStep(NamedTuple):
@@ -51,24 +51,6 @@ class VecStep(NamedTuple):
     """[num_envs, num_agents] bool."""
     alive: np.ndarray
     """[num_envs, num_agents] bool: who is still in the episode."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ScenarioFactory:
-    """A picklable recipe for an mpe2 scenario's ``EnvAdapter`` (what a worker process builds).
-
-    Attributes:
-      scenario: the mpe2 module name, e.g. ``"simple_adversary_v3"``.
-      max_cycles: steps per episode.
-      env_kwargs: the scenario's options.
-    """
-
-    scenario: str
-    max_cycles: int = 25
-    env_kwargs: Tuple[Tuple[str, object], ...] = ()
-
-    def __call__(self) -> EnvAdapter:
-        return make_env(self.scenario, max_cycles=self.max_cycles, **dict(self.env_kwargs))
 
 
 # The arrays of a step, (name, dtype, width attribute of _Shapes), in VecStep's order after actions.
@@ -199,6 +181,11 @@ class VecEnv:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def of(cls, env: EnvAdapter) -> "VecEnv":
+        """One environment, ``env`` itself, stepped in this process (closing it closes ``env``)."""
+        return cls(lambda: env, 1, 0)
 
     def reset(self, seeds: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
         """Starts an episode in the first ``len(seeds)`` environments, each with its seed.

@@ -1,10 +1,10 @@
 """Checkpoints that resume a run exactly: networks, optimizers, noise, counters and replay.
 
 One checkpoint is a TensorFlow checkpoint (``tf.train.CheckpointManager``:
-every actor, critic, target and optimizer, the update's random generator,
-the weights the policy acts with, the counters and the states of the NumPy
-generators of sampling and exploration) plus the replay buffer in
-``buffer-<episode>.npz`` beside it. The buffer is written first,
+every object of ``learner.checkpoint_objects()`` (networks, optimizers, the
+update's random generator), the weights the policy acts with, the counters
+and the states of the run's NumPy generators) plus the storage (the replay
+buffer) in ``buffer-<episode>.npz`` beside it. The buffer is written first,
 under a temporary name renamed into place; the manager then writes the
 TensorFlow files and, last, its index. A run killed at any moment leaves
 the previous checkpoint whole.
@@ -18,14 +18,10 @@ import json
 import os
 import re
 import warnings
-from typing import List, Optional
+from typing import Dict, List
 
 import numpy as np
 import tensorflow as tf
-
-from tf_maddpg.buffer import ReplayBuffer
-from tf_maddpg.learner import MADDPGLearner
-from tf_maddpg.policy import MultiAgentPolicy
 
 
 class CheckpointError(RuntimeError):
@@ -64,19 +60,21 @@ class TrainingCheckpoint:
 
     Args:
       directory: the checkpoint folder (``RUN_DIR/checkpoints``).
-      learner, policy, buffer: the run's pieces; restored in place.
-      rng: the NumPy generator that samples the replay buffer; restored in
-        place, as are the policy's exploration generator and the weights it
-        acts with.
+      learner: has ``checkpoint_objects()``, the trackable objects to keep.
+      policy: the acting policy (``snapshot``/``restore`` of the weights it
+        acts with, which may lag the learner's).
+      buffer: the storage with ``save(path)`` and ``load(path)``, or None.
+      generators: the run's NumPy generators by name (replay sampling,
+        exploration); restored in place.
       max_to_keep: checkpoints kept (the older ones are the fallback when
         the newest cannot be read).
     """
 
-    def __init__(self, directory: str, learner: MADDPGLearner, policy: MultiAgentPolicy,
-                 buffer: ReplayBuffer, rng: np.random.Generator, max_to_keep: int = 2):
+    def __init__(self, directory: str, learner, policy, buffer,
+                 generators: Dict[str, np.random.Generator], max_to_keep: int = 2):
         self.directory = directory
         self.buffer = buffer
-        self.rng = rng
+        self.generators = dict(generators)
         self.policy = policy
         self._state = tf.Variable("", dtype=tf.string, trainable=False)
         # The weights the policy acts with: with async_update one update older than the actors.
@@ -98,13 +96,13 @@ class TrainingCheckpoint:
         """Writes a checkpoint numbered by ``progress.episode``; returns its prefix."""
         os.makedirs(self.directory, exist_ok=True)
         number = progress.episode
-        buffer_path = self._buffer_path(number)
-        temporary = buffer_path + ".tmp.npz"
-        self.buffer.save(temporary)
-        os.replace(temporary, buffer_path)
+        if self.buffer is not None:
+            buffer_path = self._buffer_path(number)
+            temporary = buffer_path + ".tmp.npz"
+            self.buffer.save(temporary)
+            os.replace(temporary, buffer_path)
         state = dataclasses.asdict(progress)
-        state["rng"] = self.rng.bit_generator.state
-        state["exploration_rng"] = self.policy.rng.bit_generator.state
+        state["generators"] = {name: g.bit_generator.state for name, g in self.generators.items()}
         self._state.assign(json.dumps(state, default=_json_number))
         self._behaviour.assign(self.policy.snapshot())
         prefix = self.manager.save(checkpoint_number=number)
@@ -140,13 +138,14 @@ class TrainingCheckpoint:
 
     def _restore(self, prefix: str) -> Progress:
         buffer_path = self._buffer_path(_number(prefix))
-        if not os.path.exists(buffer_path):
+        if self.buffer is not None and not os.path.exists(buffer_path):
             raise OSError(f"its replay buffer {os.path.basename(buffer_path)} is missing")
         self._checkpoint.restore(prefix).assert_existing_objects_matched()
-        self.buffer.load(buffer_path)
+        if self.buffer is not None:
+            self.buffer.load(buffer_path)
         state = json.loads(self._state.numpy().decode())
-        self.rng.bit_generator.state = state.pop("rng")
-        self.policy.rng.bit_generator.state = state.pop("exploration_rng")
+        for name, generator_state in state.pop("generators").items():
+            self.generators[name].bit_generator.state = generator_state
         if self.policy.backend == "numpy":
             self.policy.restore(self._behaviour.numpy())
         return Progress(**state)
@@ -160,12 +159,6 @@ class TrainingCheckpoint:
             match = re.fullmatch(r"buffer-(\d+)\.npz", os.path.basename(path))
             if match and int(match.group(1)) not in kept:
                 os.remove(path)
-
-
-def latest_episode(directory: str) -> Optional[int]:
-    """The episode of the newest checkpoint in ``directory``, or None."""
-    prefix = tf.train.latest_checkpoint(directory)
-    return None if prefix is None else _number(prefix)
 
 
 def _number(prefix: str) -> int:

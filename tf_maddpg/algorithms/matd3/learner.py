@@ -26,11 +26,11 @@ from typing import Dict, NamedTuple, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.buffer import Batch
-from tf_maddpg.config import MATD3Config
-from tf_maddpg.learner import ActionNoise, MADDPGLearner, masked_mean, noise_signature
-from tf_maddpg.networks import make_critic
-from tf_maddpg.specs import AgentSpec
+from tf_maddpg.storage.replay import Batch
+from tf_maddpg.algorithms.matd3.config import MATD3Config
+from tf_maddpg.algorithms.maddpg.learner import ActionNoise, MADDPGLearner, masked_mean, noise_signature
+from tf_maddpg.networks.mlp import make_critic
+from tf_maddpg.envs.specs import AgentSpec
 
 
 class MATD3Noise(NamedTuple):
@@ -70,8 +70,7 @@ class MATD3Learner(MADDPGLearner):
         for online, target in zip(self.critics2, self.target_critics2):
             target.set_weights(online.get_weights())
         self.critic2_optimizers = [self._adam(config.critic_lr, c) for c in self.critics2]
-        self._critic_step, self._critic_sample_and_step, self._critic_packed_step = \
-            self._compile(update_actors=False)
+        self._critics_update = self._compile(update_actors=False)
 
     def checkpoint_objects(self) -> Dict[str, object]:
         """``MADDPGLearner``'s objects plus the twin critics, their targets and optimizers."""
@@ -87,10 +86,8 @@ class MATD3Learner(MADDPGLearner):
         """
         return (int(self.critic_optimizers[0].iterations) + 1) % self.config.policy_delay == 0
 
-    def _steps(self):
-        if self.actors_update_next():
-            return self._step, self._sample_and_step, self._packed_step
-        return self._critic_step, self._critic_sample_and_step, self._critic_packed_step
+    def _next_update(self):
+        return self._full_update if self.actors_update_next() else self._critics_update
 
     # --- Losses ------------------------------------------------------------------------
 
@@ -163,9 +160,3 @@ class MATD3Learner(MADDPGLearner):
         smoothing = tuple(tuple(rng.standard_normal((batch_size, s.action_dim)).astype(np.float32)
                                 for s in self.specs) for _ in self.specs)
         return MATD3Noise(base.target, base.actor, smoothing)
-
-
-def make_learner(specs: Sequence[AgentSpec], config) -> MADDPGLearner:
-    """The learner of ``config``'s algorithm: ``MATD3Learner`` for a ``MATD3Config``."""
-    return MATD3Learner(specs, config) if isinstance(config, MATD3Config) else \
-        MADDPGLearner(specs, config)

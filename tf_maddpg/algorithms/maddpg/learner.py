@@ -8,19 +8,20 @@ its own losses skip that transition.
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.buffer import Batch, TransitionLayout
-from tf_maddpg.config import MADDPGConfig
-from tf_maddpg.distributions import (epsilon_onehot, gumbel_softmax_hard,
+from tf_maddpg.storage.replay import Batch, TransitionLayout
+from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
+from tf_maddpg.networks.distributions import (epsilon_onehot, gumbel_softmax_hard,
                                      gumbel_softmax_sample, squash_to_bounds)
-from tf_maddpg.networks import actor_preactivation_model, make_actor, make_critic
-from tf_maddpg.optimizers import TorchAdam
-from tf_maddpg.specs import AgentSpec
+from tf_maddpg.networks.mlp import actor_preactivation_model, make_actor, make_critic
+from tf_maddpg.networks.optimizers import TorchAdam
+from tf_maddpg.seeding import RunSeeds
+from tf_maddpg.envs.specs import AgentSpec
 
 
 class ActionNoise(NamedTuple):
@@ -48,6 +49,17 @@ class UpdateNoise(NamedTuple):
 
     target: Tuple[Tuple[ActionNoise, ...], ...]
     actor: Tuple[Tuple[ActionNoise, ...], ...]
+
+
+class CompiledUpdate(NamedTuple):
+    """One update compiled three ways, each with a fixed input signature."""
+
+    with_noise: Callable
+    """(batch, noise) -> losses: the noise given (exact tests)."""
+    fresh_noise: Callable
+    """batch -> losses: the noise drawn from the learner's generator."""
+    packed: Callable
+    """rows [B, layout.width] -> losses: the training loop's path."""
 
 
 def batch_signature(specs: Sequence[AgentSpec]) -> Batch:
@@ -103,12 +115,12 @@ class MADDPGLearner:
         self._actor_pre = [actor_preactivation_model(a, s) for a, s in zip(self.actors, self.specs)]
         self.actor_optimizers = [self._adam(config.actor_lr, a) for a in self.actors]
         self.critic_optimizers = [self._adam(config.critic_lr, c) for c in self.critics]
-        self.generator = tf.random.Generator.from_seed(config.seed + 1)
+        self.generator = tf.random.Generator.from_seed(RunSeeds(config.seed).integer("update_noise"))
 
         self.layout = TransitionLayout(self.specs)
         self.batch_signature = batch_signature(self.specs)
         self.noise_signature = self._noise_signature()
-        self._step, self._sample_and_step, self._packed_step = self._compile(update_actors=True)
+        self._full_update = self._compile(update_actors=True)
 
     def _compile(self, update_actors: bool):
         """The compiled update: with given noise, with fresh noise, and on packed rows.
@@ -126,7 +138,7 @@ class MADDPGLearner:
             lambda rows: step(self.layout.split(rows), self.sample_noise(tf.shape(rows)[0])),
             input_signature=[tf.TensorSpec([None, self.layout.width], tf.float32)],
             autograph=False)
-        return step, sample_and_step, packed_step
+        return CompiledUpdate(step, sample_and_step, packed_step)
 
     def checkpoint_objects(self) -> Dict[str, object]:
         """Everything that a checkpoint must hold to resume the learner exactly."""
@@ -147,7 +159,7 @@ class MADDPGLearner:
         Returns:
           ``{"loss/critic/<agent>": float, "loss/actor/<agent>": float, ...}``.
         """
-        return self._losses(self._steps()[1](batch))
+        return self._losses(self._next_update().fresh_noise(batch))
 
     def update_packed(self, rows: np.ndarray) -> Dict[str, float]:
         """``update`` on packed transitions [B, layout.width] (``ReplayBuffer.sample_packed``).
@@ -156,15 +168,15 @@ class MADDPGLearner:
         one array: handing a compiled function one array instead of one per
         agent and field saves about a millisecond a call.
         """
-        return self._losses(self._steps()[2](rows))
+        return self._losses(self._next_update().packed(rows))
 
     def update_with_noise(self, batch: Batch, noise: UpdateNoise) -> Dict[str, float]:
         """One update of every agent with the given noise (for exact tests)."""
-        return self._losses(self._steps()[0](batch, noise))
+        return self._losses(self._next_update().with_noise(batch, noise))
 
-    def _steps(self):
-        """The compiled functions of this update: (with noise, fresh noise, packed)."""
-        return self._step, self._sample_and_step, self._packed_step
+    def _next_update(self) -> "CompiledUpdate":
+        """The compiled update that the next call runs (MATD3 alternates two)."""
+        return self._full_update
 
     @staticmethod
     def _losses(outputs) -> Dict[str, float]:

@@ -44,15 +44,24 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
       title: the figure title.
     """
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    for key, style in zip(_return_keys(runs[0]), itertools.cycle(_STYLES)):
+        draw_mean_and_band(ax, runs, key, label=f"{key[len('return/'):]} (mean of {len(runs)})",
+                           style=style)
+    _finish(fig, ax, path, title)
+
+
+def draw_mean_and_band(ax, runs: Sequence[Rows], key: str, label: str, style: str = "-",
+                       color=None) -> None:
+    """One curve of ``key`` against the episode: its mean over ``runs`` and a min-max band.
+
+    The curve covers the evaluations that every run reached.
+    """
     length = min(len(rows) for rows in runs)
     episodes = [r["episode"] for r in runs[0][:length]]
-    for key, style in zip(_return_keys(runs[0]), itertools.cycle(_STYLES)):
-        values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
-        line, = ax.plot(episodes, values.mean(axis=0), style,
-                        label=f"{key[len('return/'):]} (mean of {len(runs)})")
-        ax.fill_between(episodes, values.min(axis=0), values.max(axis=0),
-                        color=line.get_color(), alpha=0.2, linewidth=0)
-    _finish(fig, ax, path, title)
+    values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
+    line, = ax.plot(episodes, values.mean(axis=0), style, color=color, label=label)
+    ax.fill_between(episodes, values.min(axis=0), values.max(axis=0), color=line.get_color(),
+                    alpha=0.2, linewidth=0)
 
 
 def _return_keys(rows: Rows):

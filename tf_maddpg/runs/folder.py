@@ -1,7 +1,7 @@
 """The run folder: what a training run writes, and reading it back.
 
     RUN_DIR/
-      config.json      the resolved MADDPGConfig (usable as ``--config``)
+      config.json      the resolved RunConfig (usable as ``--config``)
       run.json         the scenario, its options, the agents' sizes, the version
       metrics.csv      one row per evaluation: returns and mean losses per agent
       returns.png      the return curves, refreshed at every evaluation
@@ -16,10 +16,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from typing import List, Optional
 
-from tf_maddpg.config import MADDPGConfig, config_from_dict
-from tf_maddpg.specs import AgentSpec
+from tf_maddpg.algorithms.registry import config_from_dict
+from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig
+from tf_maddpg.envs.specs import AgentSpec
 
 CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
@@ -49,11 +51,11 @@ class RunInfo:
     scenario: Optional[str]
     env_kwargs: dict
     specs: List[AgentSpec]
-    config: MADDPGConfig
+    config: RunConfig
 
 
 def write_run_files(run_dir: str, scenario: Optional[str], env_kwargs: Optional[dict],
-                    specs, config: MADDPGConfig) -> None:
+                    specs, config: RunConfig) -> None:
     """Writes ``config.json`` and ``run.json``."""
     from tf_maddpg import __version__
 
@@ -115,3 +117,41 @@ def _write_json(path: str, value) -> None:
         json.dump(value, f, indent=2)
         f.write("\n")
     os.replace(temporary, path)
+
+
+def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_kwargs,
+                       resume: bool, overwrite: bool) -> Optional[RunInfo]:
+    """Checks the run folder before a run starts; returns the RunInfo of the run resumed.
+
+    Raises:
+      RunFolderError: resuming a folder that holds another run (scenario,
+        options or a config that differs beyond ``RESUMABLE_FIELDS``), or
+        starting a run in a folder that holds one without ``overwrite``.
+    """
+    if not out_dir:
+        return None
+    if resume:
+        info = read_run(out_dir)
+        if isinstance(scenario, str) and info.scenario not in (None, scenario):
+            raise RunFolderError(f"{out_dir} is a run of {info.scenario}, not {scenario}")
+        if env_kwargs and dict(env_kwargs) != info.env_kwargs:
+            raise RunFolderError(f"{out_dir} was run with scenario options "
+                                 f"{info.env_kwargs}, not {dict(env_kwargs)}")
+        saved, given = info.config.to_dict(), config.to_dict()
+        changed = [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})"
+                   for k in sorted(set(saved) | set(given))
+                   if k not in RESUMABLE_FIELDS and saved.get(k) != given.get(k)]
+        if changed:
+            raise RunFolderError(
+                f"resuming {out_dir} with a different config: {', '.join(changed)}; only "
+                f"{' and '.join(RESUMABLE_FIELDS)} may change (start a new run to change "
+                "anything else)")
+        return info
+    if holds_run(out_dir):
+        if not overwrite:
+            raise RunFolderError(
+                f"{out_dir} already holds a run; continue it with --resume {out_dir} "
+                "(resume=True), replace it with --overwrite, or choose another output folder")
+        for name in (CHECKPOINT_DIR, TENSORBOARD_DIR, ACTORS_DIR, SAVED_MODEL_DIR):
+            shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
+    return None

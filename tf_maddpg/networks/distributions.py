@@ -1,19 +1,28 @@
 """Discrete actions through Gumbel-softmax, continuous ones through a scaled tanh.
 
 Every random draw is an argument, so that a test (or the PyTorch reference)
-can feed the same noise and expect the same numbers.
+can feed the same noise and expect the same numbers. ``gumbel_from_uniform``
+and ``squash_to_bounds`` take NumPy arrays as well as tensors: acting runs
+them in NumPy, the update in the graph.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
-_TINY = 1e-20  # keeps log() finite; the same constant as the PyTorch reference
+TINY = 1e-20
+"""Keeps log() finite in the Gumbel noise; the PyTorch reference's constant."""
 
 
-def gumbel_from_uniform(uniform: tf.Tensor) -> tf.Tensor:
-    """Gumbel(0, 1) samples from Uniform(0, 1) ones: g = -log(-log(u))."""
-    return -tf.math.log(-tf.math.log(uniform + _TINY) + _TINY)
+def _math(x):
+    return np if isinstance(x, (np.ndarray, np.generic)) else tf.math
+
+
+def gumbel_from_uniform(uniform):
+    """Gumbel(0, 1) samples from Uniform(0, 1) ones: g = -log(-log(u)) (tensor or NumPy)."""
+    m = _math(uniform)
+    return -m.log(-m.log(uniform + TINY) + TINY)
 
 
 def gumbel_softmax_sample(logits: tf.Tensor, uniform: tf.Tensor,
@@ -57,8 +66,11 @@ def gumbel_softmax_hard(logits: tf.Tensor, uniform: tf.Tensor, explore_uniform: 
     return tf.stop_gradient(hard - soft) + soft
 
 
-def squash_to_bounds(preactivation: tf.Tensor, low, high) -> tf.Tensor:
-    """tanh scaled to [low, high]: low + (tanh(x) + 1) * (high - low) / 2."""
-    low = tf.constant(low, preactivation.dtype)
-    high = tf.constant(high, preactivation.dtype)
-    return low + (tf.tanh(preactivation) + 1.0) * (0.5 * (high - low))
+def squash_to_bounds(preactivation, low, high):
+    """tanh scaled to [low, high]: low + (tanh(x) + 1) * (high - low) / 2 (tensor or NumPy)."""
+    if _math(preactivation) is np:
+        low, high = np.asarray(low, preactivation.dtype), np.asarray(high, preactivation.dtype)
+    else:
+        low, high = tf.constant(low, preactivation.dtype), tf.constant(high, preactivation.dtype)
+    half = (high - low) * 0.5
+    return low + (_math(preactivation).tanh(preactivation) + 1.0) * half

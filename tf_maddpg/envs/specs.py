@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from gymnasium import spaces
@@ -67,3 +67,14 @@ class AgentSpec:
 def joint_dims(specs: Sequence[AgentSpec]) -> Tuple[int, int]:
     """Total observation and action sizes over all agents (the critic's input)."""
     return (sum(s.obs_dim for s in specs), sum(s.action_dim for s in specs))
+
+
+def column_slices(sizes: Sequence[int]) -> List[slice]:
+    """The columns of each block when blocks of ``sizes`` sit side by side in one row.
+
+    The one definition of the packed layout: every agent's observation (or
+    action) in a packed row sits at ``column_slices(sizes)[i]``, agents in
+    the adapter's order.
+    """
+    starts = np.cumsum([0, *sizes])
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]

@@ -7,8 +7,8 @@ from typing import Sequence
 
 import keras
 
-from tf_maddpg.distributions import squash_to_bounds
-from tf_maddpg.specs import AgentSpec, joint_dims
+from tf_maddpg.networks.distributions import squash_to_bounds
+from tf_maddpg.envs.specs import AgentSpec, joint_dims
 
 
 @keras.saving.register_keras_serializable(package="tf_maddpg")

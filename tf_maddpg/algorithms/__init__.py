@@ -1,0 +1,1 @@
+"""One folder per algorithm, and the registry that names them (``registry.ALGORITHMS``)."""

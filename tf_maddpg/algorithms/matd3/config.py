@@ -1,0 +1,44 @@
+"""MATD3's settings: MADDPG's plus TD3's three changes.
+
+MATD3 (Ackermann et al. 2019, https://arxiv.org/abs/1910.01465) gives every
+agent twin centralised critics and takes the smaller of their target values;
+smooths the target actions with clipped noise; and updates the actors and
+every target network once per ``policy_delay`` critic updates (TD3, Fujimoto
+et al. 2018, https://arxiv.org/abs/1802.09477).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
+from tf_maddpg.config import check_float, check_int
+
+
+@dataclasses.dataclass(frozen=True)
+class MATD3Config(MADDPGConfig):
+    """MADDPG's settings plus MATD3's."""
+
+    algo: ClassVar[str] = "matd3"
+
+    # --- MATD3 -----------------------------------------------------------------
+    policy_delay: int = 2
+    """Critic updates per update of the actors and of every target network
+    (TD3's d; 1 updates them every time)."""
+    target_noise: float = 0.2
+    """Target policy smoothing: std of the Gaussian noise added to each
+    target action, in units of half its range, before it is clipped back into
+    the range. Box agents: the action space's bounds. Discrete agents: the
+    one-hot (or Gumbel-softmax) target action's entries, whose range is
+    [0, 1]: the critic sees a point near the target action, and with the
+    default clip a one-hot target action's largest entry stays the largest."""
+    target_noise_clip: float = 0.5
+    """The smoothing noise is clipped to [-target_noise_clip, target_noise_clip]
+    (same units as target_noise)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int(self, "policy_delay", low=1)
+        check_float(self, "target_noise", low=0.0)
+        check_float(self, "target_noise_clip", low=0.0)

@@ -1,0 +1,90 @@
+"""The registry of algorithms: one entry per algorithm, read by everything that
+must know them (the command line's ``--algo``, the training loops, checkpoints,
+evaluation, export and the results scripts).
+
+An algorithm's folder defines its ``ALGORITHM`` entry; adding an algorithm is
+that folder and one line in ``ALGORITHMS`` below. Importing this module loads
+the configurations only, not TensorFlow: the learner and the policy are named
+as ``"module:attribute"`` and imported when first built.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+from typing import Dict, Optional, Type
+
+from tf_maddpg.algorithms import maddpg, matd3
+from tf_maddpg.algorithms.base import Algorithm
+from tf_maddpg.config import RunConfig
+
+ALGORITHMS: Dict[str, Algorithm] = {a.name: a for a in (
+    maddpg.ALGORITHM,
+    matd3.ALGORITHM,
+)}
+"""Every algorithm by name, in the order ``--help`` lists them."""
+
+
+def get(name: str) -> Algorithm:
+    """The registered algorithm ``name``.
+
+    Raises:
+      ValueError: no algorithm has that name (the message lists them).
+    """
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algo {name!r}; expected one of {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
+def algorithm_of(config: RunConfig) -> Algorithm:
+    """The registered algorithm of a configuration."""
+    return get(config.algo)
+
+
+def config_from_dict(values: dict, default_algo: str = "maddpg") -> RunConfig:
+    """The config a dict describes: ``values["algo"]`` (else ``default_algo``) picks the class.
+
+    Raises:
+      ValueError: the algorithm is unknown, a field does not exist for it
+        (the message names the algorithm that has it), or a value is bad.
+    """
+    values = dict(values)
+    cls = get(values.pop("algo", default_algo)).config_class
+    unknown = sorted(set(values) - set(field_names(cls)))
+    if unknown:
+        owners = {}
+        for algorithm in ALGORITHMS.values():
+            for name in field_names(algorithm.config_class):
+                owners.setdefault(name, algorithm.name)
+        hints = [f"{k} (a field of algo {owners[k]})" if k in owners else k for k in unknown]
+        raise ValueError(f"algo {cls.algo} has no field {', '.join(hints)}")
+    return cls(**values)
+
+
+def field_names(cls: Type[RunConfig]) -> list:
+    """The field names of a configuration class, in declaration order."""
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+@functools.lru_cache(maxsize=None)
+def field_docs() -> Dict[str, str]:
+    """Each field's one-paragraph description (every algorithm's), read from the docstrings."""
+    docs = {}
+    for algorithm in ALGORITHMS.values():
+        for cls in algorithm.config_class.__mro__:
+            if not (isinstance(cls, type) and issubclass(cls, RunConfig)):
+                continue
+            body = ast.parse(inspect.getsource(cls)).body[0].body
+            for node, following in zip(body, body[1:]):
+                if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
+                        and isinstance(following.value, ast.Constant)):
+                    docs.setdefault(node.target.id, " ".join(following.value.value.split()))
+    return docs
+
+
+def describe(name: Optional[str] = None) -> str:
+    """``name: summary`` lines for ``--help`` (all algorithms, or one)."""
+    chosen = [get(name)] if name else list(ALGORITHMS.values())
+    return "\n".join(f"  {a.name:<8} {a.summary}" for a in chosen)
