@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_maddpg import CheckpointError, EnvAdapter, MADDPGConfig, RunFolderError, train
+from tf_maddpg import (CheckpointError, EnvAdapter, MADDPGConfig, MATD3Config, RunFolderError,
+                       train)
 from tf_maddpg.storage.replay import ReplayBuffer
 from tf_maddpg.runs.checkpoint import Progress, TrainingCheckpoint
 from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner
@@ -44,10 +45,12 @@ def ctrl_c():
     CtrlCEnv.press_at = ()
 
 
-@pytest.mark.parametrize("async_update", [False, True])
+@pytest.mark.parametrize("config_class,async_update",
+                         [(MADDPGConfig, False), (MADDPGConfig, True), (MATD3Config, False)])
 def test_ctrl_c_saves_a_checkpoint_and_a_resumed_run_equals_an_unbroken_one(tmp_path, ctrl_c,
+                                                                          config_class,
                                                                           async_update):
-    config = MADDPGConfig(num_episodes=8, async_update=async_update, **TINY)
+    config = config_class(num_episodes=8, async_update=async_update, **TINY)
     unbroken = train(config, LeavingEnv, out_dir=str(tmp_path / "a"), verbose=False)
 
     ctrl_c(23)  # in training episode 5 (evaluations take env steps too: 2 x 5 per evaluation)
@@ -63,7 +66,10 @@ def test_ctrl_c_saves_a_checkpoint_and_a_resumed_run_equals_an_unbroken_one(tmp_
     assert not resumed.interrupted
     assert (resumed.episodes, resumed.env_steps) == (8, unbroken.env_steps)
     assert without_wall_time(resumed.history) == without_wall_time(unbroken.history)
-    for kind in ("actors", "critics", "target_actors", "target_critics"):
+    kinds = ["actors", "critics", "target_actors", "target_critics"]
+    if config_class is MATD3Config:
+        kinds += ["critics2", "target_critics2"]
+    for kind in kinds:
         for a, b in zip(getattr(unbroken.learner, kind), getattr(resumed.learner, kind)):
             for x, y in zip(a.get_weights(), b.get_weights()):
                 np.testing.assert_array_equal(x, y)
