@@ -62,25 +62,32 @@ def q_value(critic, obs, actions, alive):
 # --- Losses ----------------------------------------------------------------------------
 
 def target_actions(nets, batch, noise_i, cfg, specs, smoothing_i=None):
-    """Every agent's target action a'_j for agent i's critic loss (MATD3: smoothed)."""
+    """Every agent's target action a'_j for agent i's critic loss (MATD3: smoothed).
+
+    Box: the target actor's action. Discrete: the one-hot argmax of its
+    logits with epsilon rows, or (target_actions='gumbel') the soft
+    Gumbel-softmax sample. MATD3's smoothing (``smoothing_i``, standard
+    normal per agent) then adds clip(target_noise * normal, +-target_noise_clip)
+    times half the range to the action and clips it to the range: the Box
+    bounds, or [0, 1] for a Discrete agent's entries.
+    """
     actions = []
     for j, spec in enumerate(specs):
         out = mlp(nets["target_actors"][j], batch.next_obs[j])
-        clipped = 0.0
+        if not spec.discrete:
+            action = squash(out, spec)
+            low, high = np.asarray(spec.low), np.asarray(spec.high)
+        else:
+            if cfg.target_actions == "gumbel":
+                action = gumbel_soft(out, noise_i[j].uniform, cfg.gumbel_temperature)
+            else:
+                action = eps_onehot(out, noise_i[j].explore, noise_i[j].random_action, cfg.epsilon)
+            low, high = np.zeros(spec.action_dim), np.ones(spec.action_dim)
         if smoothing_i is not None:
             clipped = np.clip(cfg.target_noise * smoothing_i[j], -cfg.target_noise_clip,
                               cfg.target_noise_clip)
-        if not spec.discrete:
-            action = squash(out, spec)
-            if smoothing_i is not None:
-                low, high = np.asarray(spec.low), np.asarray(spec.high)
-                action = np.clip(action + clipped * 0.5 * (high - low), low, high)
-            actions.append(action)
-        elif cfg.target_actions == "gumbel":
-            actions.append(gumbel_soft(out + clipped, noise_i[j].uniform, cfg.gumbel_temperature))
-        else:
-            actions.append(eps_onehot(out + clipped, noise_i[j].explore, noise_i[j].random_action,
-                                      cfg.epsilon))
+            action = np.clip(action + clipped * 0.5 * (high - low), low, high)
+        actions.append(action)
     return actions
 
 
@@ -109,7 +116,9 @@ def twin_critic_loss(i, nets, batch, noise_i, smoothing_i, cfg, specs):
 def actor_loss(i, nets, batch, noise_i, cfg, specs, anchor=None):
     """Agent i's policy loss.
 
-    For a Discrete agent the forward value uses the hard one-hot sample, whose
+    With own_action='soft' a Discrete agent's own action is the soft
+    Gumbel-softmax sample, an ordinary function of its params. With
+    'straight_through' the forward value uses the hard one-hot sample, whose
     derivative is zero almost everywhere; the straight-through estimator
     differentiates the soft sample instead. ``anchor`` (actor i's params at
     which the hard sample is taken, default: the current ones) turns that
@@ -118,7 +127,9 @@ def actor_loss(i, nets, batch, noise_i, cfg, specs, anchor=None):
     """
     spec = specs[i]
     raw = mlp(nets["actors"][i], batch.obs[i])
-    if spec.discrete:
+    if spec.discrete and cfg.own_action == "soft":
+        own = gumbel_soft(raw, noise_i[i].uniform, cfg.gumbel_temperature)
+    elif spec.discrete:
         nz = noise_i[i]
         soft = gumbel_soft(raw, nz.uniform, cfg.gumbel_temperature)
         anchor_raw = raw if anchor is None else mlp(anchor, batch.obs[i])
@@ -162,20 +173,33 @@ def finite_difference_grad(loss_of, params, h=1e-6):
 
 
 def clip_global_norm(grads, max_norm):
+    """One network's gradients scaled together to global norm <= max_norm (None: as they are)."""
     if max_norm is None:
         return grads
     norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
     return [g * max_norm / max(norm, max_norm) for g in grads]
 
 
-def adam_first_step(params, grads, lr, epsilon, beta_1=0.9, beta_2=0.999):
-    """torch.optim.Adam's update at step 1, from zero moments."""
-    out = []
-    for p, g in zip(params, grads):
-        m_hat = (1 - beta_1) * g / (1 - beta_1)
-        v_hat = (1 - beta_2) * g ** 2 / (1 - beta_2)
-        out.append(p - lr * m_hat / (np.sqrt(v_hat) + epsilon))
-    return out
+def clip_per_tensor(grads, max_norm):
+    """Each gradient tensor scaled on its own to norm <= max_norm (tf.clip_by_norm)."""
+    if max_norm is None:
+        return grads
+    return [g * max_norm / max(np.sqrt(np.sum(g ** 2)), max_norm) for g in grads]
+
+
+def clip(grads, cfg):
+    """One network's gradients clipped as cfg.grad_clip and cfg.max_grad_norm say."""
+    if cfg.grad_clip == "per_tensor":
+        return clip_per_tensor(grads, cfg.max_grad_norm)
+    return clip_global_norm(grads, cfg.max_grad_norm)
+
+
+def soft_update(nets, kinds, agents, tau):
+    """target_<kind>[i] <- (1 - tau) target + tau <kind>[i], in place, for i in agents."""
+    for kind in kinds:
+        for i in agents:
+            nets["target_" + kind][i] = [t * (1 - tau) + s * tau for t, s in
+                                         zip(nets["target_" + kind][i], nets[kind][i])]
 
 
 def with_net(nets, kind, i, params):
@@ -185,12 +209,17 @@ def with_net(nets, kind, i, params):
     return new
 
 
-def full_update(nets, batch, noise, cfg, specs):
-    """One MADDPG update of every agent (the learner's order), then the soft updates.
+def full_update(nets, batch, noise, cfg, specs, adam=None):
+    """One MADDPG update of every agent (the learner's order) and the soft updates.
 
-    Returns (new nets, losses dict, gradients dict).
+    The targets move once at the end (target_update='after_all') or agent
+    i's right after its actor step ('per_agent'); agent i + 1's critic loss
+    then sees agent i's new target actor. ``adam`` maps (kind, i) to that
+    network's Adam state (updated in place; fresh ones when None).
+    Returns (new nets, losses dict, dict of the clipped gradients each step used).
     """
     nets = copy.deepcopy(nets)
+    adam = {} if adam is None else adam
     n = len(specs)
     losses, grads = {}, {}
 
@@ -199,7 +228,7 @@ def full_update(nets, batch, noise, cfg, specs):
             return critic_loss(i, with_net(current, "critics", i, p), batch, noise.target[i],
                                cfg, specs)
         params = [p.copy() for p in current["critics"][i]]
-        return loss_of(params), finite_difference_grad(loss_of, params)
+        return loss_of(params), clip(finite_difference_grad(loss_of, params), cfg)
 
     def actor_step(i, current):
         anchor = [p.copy() for p in current["actors"][i]]
@@ -208,11 +237,11 @@ def full_update(nets, batch, noise, cfg, specs):
             return actor_loss(i, with_net(current, "actors", i, p), batch, noise.actor[i],
                               cfg, specs, anchor=anchor)
         params = [p.copy() for p in current["actors"][i]]
-        return loss_of(params), finite_difference_grad(loss_of, params)
+        return loss_of(params), clip(finite_difference_grad(loss_of, params), cfg)
 
     def apply(kind, i, g, lr):
-        g = clip_global_norm(g, cfg.max_grad_norm)
-        nets[kind][i] = adam_first_step(nets[kind][i], g, lr, cfg.adam_epsilon)
+        nets[kind][i] = adam_step(nets[kind][i], g, adam.setdefault((kind, i), {}), lr,
+                                  cfg.adam_epsilon)
 
     if cfg.update_order == "sequential":
         for i in range(n):
@@ -220,6 +249,8 @@ def full_update(nets, batch, noise, cfg, specs):
             apply("critics", i, grads[("critic", i)], cfg.critic_lr)
             losses[("actor", i)], grads[("actor", i)] = actor_step(i, nets)
             apply("actors", i, grads[("actor", i)], cfg.actor_lr)
+            if cfg.target_update == "per_agent":
+                soft_update(nets, ("actors", "critics"), [i], cfg.tau)
     else:
         before = copy.deepcopy(nets)
         for i in range(n):
@@ -228,10 +259,8 @@ def full_update(nets, batch, noise, cfg, specs):
         for i in range(n):
             apply("critics", i, grads[("critic", i)], cfg.critic_lr)
             apply("actors", i, grads[("actor", i)], cfg.actor_lr)
-    for kind in ("actors", "critics"):
-        target = "target_" + kind
-        nets[target] = [[t * (1 - cfg.tau) + s * cfg.tau for t, s in zip(tp, sp)]
-                        for tp, sp in zip(nets[target], nets[kind])]
+    if cfg.target_update == "after_all":
+        soft_update(nets, ("actors", "critics"), range(n), cfg.tau)
     return nets, losses, grads
 
 
@@ -251,13 +280,15 @@ def adam_step(params, grads, state, lr, epsilon, beta_1=0.9, beta_2=0.999):
 
 def matd3_update(nets, batch, noise, cfg, specs, update_actors, adam):
     """One MATD3 update (sequential order): every agent's twin critics, and when
-    ``update_actors`` its actor (through Q1) and then every target.
+    ``update_actors`` its actor (through Q1) and the targets: agent i's right
+    after its actor step (target_update='per_agent') or all at the end.
 
     ``adam`` maps (kind, i) to that network's Adam state and is updated in place.
     Returns (new nets, losses dict).
     """
     nets = copy.deepcopy(nets)
     losses = {}
+    kinds = ("actors", "critics", "critics2")
     for i in range(len(specs)):
         for_critics = {}
         for kind in ("critics", "critics2"):
@@ -267,9 +298,9 @@ def matd3_update(nets, batch, noise, cfg, specs, update_actors, adam):
             losses[("critic", i)] = loss_of([p.copy() for p in nets[kind][i]])
             for_critics[kind] = finite_difference_grad(loss_of, [p.copy() for p in nets[kind][i]])
         for kind, grads in for_critics.items():
-            grads = clip_global_norm(grads, cfg.max_grad_norm)
-            nets[kind][i] = adam_step(nets[kind][i], grads, adam.setdefault((kind, i), {}),
-                                      cfg.critic_lr, cfg.adam_epsilon)
+            nets[kind][i] = adam_step(nets[kind][i], clip(grads, cfg),
+                                      adam.setdefault((kind, i), {}), cfg.critic_lr,
+                                      cfg.adam_epsilon)
         if not update_actors:
             continue
         anchor = [p.copy() for p in nets["actors"][i]]
@@ -279,12 +310,11 @@ def matd3_update(nets, batch, noise, cfg, specs, update_actors, adam):
                               specs, anchor=anchor)
         params = [p.copy() for p in nets["actors"][i]]
         losses[("actor", i)] = actor_of(params)
-        grads = clip_global_norm(finite_difference_grad(actor_of, params), cfg.max_grad_norm)
+        grads = clip(finite_difference_grad(actor_of, params), cfg)
         nets["actors"][i] = adam_step(nets["actors"][i], grads, adam.setdefault(("actors", i), {}),
                                       cfg.actor_lr, cfg.adam_epsilon)
-    if update_actors:
-        for kind in ("actors", "critics", "critics2"):
-            target = "target_" + kind
-            nets[target] = [[t * (1 - cfg.tau) + s * cfg.tau for t, s in zip(tp, sp)]
-                            for tp, sp in zip(nets[target], nets[kind])]
+        if cfg.target_update == "per_agent":
+            soft_update(nets, kinds, [i], cfg.tau)
+    if update_actors and cfg.target_update == "after_all":
+        soft_update(nets, kinds, range(len(specs)), cfg.tau)
     return nets, losses

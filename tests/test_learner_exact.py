@@ -6,8 +6,14 @@ and fixed noise must give:
   * TensorFlow's gradients equal to float64 central finite differences of
     that NumPy loss (rtol 1e-3), so the check does not trust TF's autodiff;
   * after one full update, every actor, critic and target equal to one Adam
-    step (PyTorch's formula, see TorchAdam) and one soft update done in NumPy, in the
-    configured order.
+    step (PyTorch's formula, see TorchAdam) and the soft updates done in NumPy, in the
+    configured order, and the gradients each optimizer stepped with (read
+    back from Adam's first moment) equal to NumPy's finite differences,
+    clipped as configured.
+The "original" cases are ``MADDPGConfig.original()``: sequential, per-agent
+target updates, per-tensor clipping and the soft own action;
+test_ignoring_a_switch_of_original_fails_the_update_check shows that the
+checks tell each of those switches from its other value.
 """
 
 import keras
@@ -28,19 +34,27 @@ MIXED_SPECS = (AgentSpec("mover", 6, 2, False, (-1.0, 0.0), (1.0, 2.0)),
 
 CASES = {
     # The PyTorch reference's variant, with a large epsilon so that random rows occur.
-    "reference": (ADVERSARY_SPECS, dict(epsilon=0.3)),
-    # openai/maddpg's variant: Gumbel target actions, batch actions, clipping, simultaneous.
-    "original": (ADVERSARY_SPECS, dict(update_order="simultaneous", target_actions="gumbel",
-                                       other_actions="batch", epsilon=0.0, max_grad_norm=0.5)),
+    "reference": (ADVERSARY_SPECS, MADDPGConfig(epsilon=0.3, tau=0.1)),
+    # openai/maddpg's algorithm as MADDPGConfig.original() defines it: sequential with
+    # per-agent target updates, Gumbel target actions, batch actions, the soft own
+    # action, each gradient tensor clipped to 0.5, no epsilon.
+    "original": (ADVERSARY_SPECS, MADDPGConfig.original(tau=0.1)),
+    # The same on Box and Discrete agents, with every switch of original() visible in
+    # the checks: a small max_grad_norm, so that the per-tensor clip bites (global and
+    # per-tensor clipping then scale the gradients differently), and a large tau, so
+    # that agent 0's new target actor moves agent 1's and 2's critic targets
+    # measurably (see test_ignoring_a_switch_of_original_fails_the_update_check).
+    "original_mixed": (MIXED_SPECS, MADDPGConfig.original(tau=0.5, max_grad_norm=0.1)),
     # Box and Discrete agents of different sizes, clipping on.
-    "mixed": (MIXED_SPECS, dict(epsilon=0.3, max_grad_norm=1.0)),
+    "mixed": (MIXED_SPECS, MADDPGConfig(epsilon=0.3, max_grad_norm=1.0, tau=0.1)),
 }
+"""name: (specs, the case's config; make_case sets the network sizes, batch and seed)."""
 
 
 def make_case(name, seed=0):
-    specs, overrides = CASES[name]
-    config = MADDPGConfig(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
-                          tau=0.1, seed=seed, **overrides)
+    specs, base = CASES[name]
+    config = base.replace(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
+                          seed=seed)
     keras.utils.set_random_seed(seed)
     learner = MADDPGLearner(specs, config)
     rng = np.random.default_rng(seed)
@@ -126,17 +140,86 @@ def assert_grads_close(tf_grads, fd_grads, what):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_full_update_equals_numpy_adam_and_soft_update(case):
     specs, config, learner, batch, noise = make_case(case)
-    expected, expected_losses, _ = ref.full_update(numpy_nets(learner), numpy_batch(batch),
-                                                   noise, config, specs)
+    expected, expected_losses, expected_grads = ref.full_update(
+        numpy_nets(learner), numpy_batch(batch), noise, config, specs)
     losses = learner.update_with_noise(batch, noise)
 
+    assert_update_close(specs, expected_losses, expected_grads,
+                        {(kind, i): losses[f"loss/{kind}/{specs[i].name}"]
+                         for kind, i in expected_losses},
+                        stepped_gradients(learner))
+    assert_weights_close(learner, expected, ("actors", "critics", "target_actors",
+                                             "target_critics"), loose_fraction=0.001)
+
+
+def stepped_gradients(learner):
+    """The (clipped) gradient of each network's first step, read back from Adam.
+
+    After one step, Adam's first moment is m_1 = (1 - beta_1) g.
+    """
+    def of(model, optimizer):
+        return [np.asarray(optimizer._momentums[optimizer._get_variable_index(v)])
+                / (1 - optimizer.beta_1) for v in model.trainable_variables]
+    return {**{("critic", i): of(m, o)
+               for i, (m, o) in enumerate(zip(learner.critics, learner.critic_optimizers))},
+            **{("actor", i): of(m, o)
+               for i, (m, o) in enumerate(zip(learner.actors, learner.actor_optimizers))}}
+
+
+def assert_update_close(specs, expected_losses, expected_grads, losses, grads):
+    """One update's losses (rtol 1e-5) and clipped gradients (see assert_grads_close) agree."""
     for (kind, i), value in expected_losses.items():
         # Later losses in the sequential order see weights already stepped in
         # float32, hence the small atol for losses that are near zero.
-        np.testing.assert_allclose(losses[f"loss/{kind}/{specs[i].name}"], value, rtol=1e-5,
-                                   atol=1e-6, err_msg=f"{kind} loss of agent {i}")
-    assert_weights_close(learner, expected, ("actors", "critics", "target_actors",
-                                             "target_critics"), loose_fraction=0.001)
+        np.testing.assert_allclose(losses[(kind, i)], value, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{kind} loss of agent {i}")
+    # Adam's first step, lr * g / (|g| + eps), hardly depends on the scale of g: the
+    # weights alone would not tell one clipping from another; the gradients do.
+    for (kind, i), value in expected_grads.items():
+        assert_grads_close(grads[(kind, i)], value, f"clipped {kind} gradient of agent {i}")
+
+
+@pytest.mark.parametrize("switch, ignored", [("grad_clip", "global_norm"),
+                                              ("own_action", "straight_through"),
+                                              ("target_update", "after_all")])
+def test_ignoring_a_switch_of_original_fails_the_update_check(switch, ignored):
+    """A learner that ignored one switch of original() (took its default) fails the check.
+
+    NumPy's update with the switch at its other value stands in for such a
+    learner's: it differs from the right one by more than
+    test_full_update_equals_numpy_adam_and_soft_update allows.
+    """
+    specs, config, learner, batch, noise = make_case("original_mixed")
+    assert getattr(config, switch) != ignored
+    nets, nbatch = numpy_nets(learner), numpy_batch(batch)
+    _, expected_losses, expected_grads = ref.full_update(nets, nbatch, noise, config, specs)
+    _, losses, grads = ref.full_update(nets, nbatch, noise, config.replace(**{switch: ignored}),
+                                       specs)
+    with pytest.raises(AssertionError):
+        assert_update_close(specs, expected_losses, expected_grads, losses, grads)
+    if switch == "grad_clip":  # the per-tensor clip is active: some tensors were cut to 0.1
+        norms = [np.sqrt(np.sum(g ** 2)) for grad in expected_grads.values() for g in grad]
+        assert np.sum(np.isclose(norms, config.max_grad_norm, rtol=1e-9)) >= 10
+    if switch == "target_update":  # agent 0's new target actor moved agent 1's critic target
+        assert abs(losses[("critic", 1)] / expected_losses[("critic", 1)] - 1) > 5e-5
+        assert losses[("critic", 0)] == expected_losses[("critic", 0)]
+
+
+def test_original_is_openai_maddpgs_algorithm():
+    config = MADDPGConfig.original()
+    assert dict(update_order=config.update_order, target_update=config.target_update,
+                grad_clip=config.grad_clip, own_action=config.own_action,
+                target_actions=config.target_actions, other_actions=config.other_actions,
+                max_grad_norm=config.max_grad_norm, epsilon=config.epsilon) == dict(
+        update_order="sequential", target_update="per_agent", grad_clip="per_tensor",
+        own_action="soft", target_actions="gumbel", other_actions="batch", max_grad_norm=0.5,
+        epsilon=0.0)
+    # The defaults keep the PyTorch reference's algorithm.
+    default = MADDPGConfig()
+    assert (default.target_update, default.grad_clip, default.own_action) == (
+        "after_all", "global_norm", "straight_through")
+    with pytest.raises(ValueError, match="target_update"):
+        MADDPGConfig(update_order="simultaneous", target_update="per_agent")
 
 
 def assert_weights_close(learner, expected, kinds, loose_fraction, what=""):
@@ -187,8 +270,9 @@ def test_terminated_transitions_do_not_bootstrap_and_truncated_ones_do():
     assert abs(float(learner.critic_loss(0, alive_batch, noise.target[0])) - expected) > 1e-3
 
 
-def test_xla_update_equals_the_graph_update():
-    specs, config, learner, batch, noise = make_case("reference")
+@pytest.mark.parametrize("case", ["reference", "original_mixed"])
+def test_xla_update_equals_the_graph_update(case):
+    specs, config, learner, batch, noise = make_case(case)
     keras.utils.set_random_seed(0)
     xla = MADDPGLearner(specs, config.replace(jit_compile=True))
     for kind in ("actors", "critics", "target_actors", "target_critics"):

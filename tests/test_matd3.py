@@ -5,6 +5,9 @@ transitions and dead agents, and fixed noise (the target smoothing included)
 must give the twin critic loss of a float64 forward pass, gradients equal to
 finite differences of it, and, over two updates, the weights of Adam steps
 and soft updates done in NumPy: a critics-only update, then a full one.
+The smoothing adds the clipped noise to every target action (a Discrete
+agent's one-hot or Gumbel-softmax entries, range [0, 1]), never to logits;
+test_matd3_smoothing.py checks what it does to the chosen target actions.
 """
 
 import keras
@@ -18,18 +21,23 @@ from test_learner_exact import (ADVERSARY_SPECS, MIXED_SPECS, B, assert_grads_cl
 from tf_maddpg import MATD3Config, MATD3Learner, MADDPGConfig, MADDPGLearner
 
 CASES = {
-    "discrete": (ADVERSARY_SPECS, dict(epsilon=0.3)),
+    "discrete": (ADVERSARY_SPECS, MATD3Config(epsilon=0.3, tau=0.1)),
     # Box and Discrete agents, clipping on, large smoothing so that the clip bites.
-    "mixed": (MIXED_SPECS, dict(epsilon=0.3, max_grad_norm=1.0, target_noise=0.6,
-                                target_noise_clip=0.4)),
+    "mixed": (MIXED_SPECS, MATD3Config(epsilon=0.3, max_grad_norm=1.0, target_noise=0.6,
+                                       target_noise_clip=0.4, tau=0.1)),
+    # openai/maddpg's switches (MADDPGConfig.original()) with MATD3's additions: per-agent
+    # target updates (agent i's twin target critic moves with its first), per-tensor
+    # clipping that bites, the soft own action, Gumbel target actions smoothed.
+    "original": (MIXED_SPECS, MATD3Config.original(tau=0.5, max_grad_norm=0.1)),
 }
+"""name: (specs, the case's config; make_case sets the network sizes, batch and seed)."""
 KINDS = ("actors", "critics", "critics2", "target_actors", "target_critics", "target_critics2")
 
 
 def make_case(name, seed=0, **changes):
-    specs, overrides = CASES[name]
-    config = MATD3Config(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
-                         tau=0.1, seed=seed, **{**overrides, **changes})
+    specs, base = CASES[name]
+    config = base.replace(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
+                          seed=seed, **changes)
     keras.utils.set_random_seed(seed)
     learner = MATD3Learner(specs, config)
     rng = np.random.default_rng(seed)

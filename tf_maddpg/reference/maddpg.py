@@ -187,6 +187,11 @@ class MADDPG:
     def update(self, batch: Batch, noise: UpdateNoise | None = None) -> dict[str, float]:
         """One update of every agent; returns the losses.
 
+        Agent by agent (``update_order='sequential'``) or every gradient from
+        the pre-update weights ('simultaneous'); the targets soft-update once
+        at the end (``target_update='after_all'``) or agent i's right after
+        agent i's steps ('per_agent', openai/maddpg).
+
         Args:
           batch: a ``Batch`` of per-agent arrays (from ``ReplayBuffer.sample``).
           noise: the update's noise, laid out as ``tf_maddpg.learner.UpdateNoise``
@@ -201,12 +206,17 @@ class MADDPG:
                  else noise_to_torch(noise))
         n = len(self.agents)
         losses = {}
+        per_agent = self.config.target_update == "per_agent"
         if self.config.update_order == "sequential":
             # The reference: agent by agent, critic then actor; agent i's actor loss
             # goes through its new critic and the already updated actors j < i.
             for i in range(n):
                 losses.update(self._apply_critic(i, *self._critic_grads(i, batch, noise)))
                 losses.update(self._apply_actor(i, *self._actor_grads(i, batch, noise)))
+                if per_agent:
+                    # openai/maddpg: agent i's targets move now; the critic losses
+                    # of agents i + 1.. see agent i's new target actor.
+                    self.agents[i].soft_update(self.config.tau)
         else:
             # Every gradient from the pre-update weights, then every step.
             critic_grads = [self._critic_grads(i, batch, noise) for i in range(n)]
@@ -214,7 +224,8 @@ class MADDPG:
             for i in range(n):
                 losses.update(self._apply_critic(i, *critic_grads[i]))
                 losses.update(self._apply_actor(i, *actor_grads[i]))
-        self.update_all_targets()
+        if not per_agent:
+            self.update_all_targets()
         return losses
 
     def sample_noise(self, batch_size: int) -> UpdateNoise:
@@ -254,13 +265,17 @@ class MADDPG:
     def actor_loss(self, i: int, batch: Batch, actor_noise: Sequence[ActionNoise]) -> torch.Tensor:
         """Agent i's policy loss: -masked mean of Q_i(x, a_1..mu_i(o_i)..a_N) + logits_l2 term.
 
-        Agent i's action is a straight-through Gumbel-softmax sample (Discrete)
-        or its actor's output (Box); the regulariser is on the raw outputs
-        before the relaxation or squashing.
+        Agent i's action (Discrete) is the straight-through Gumbel-softmax
+        sample, epsilon rows included (``own_action='straight_through'``), or
+        the soft Gumbel-softmax sample itself ('soft', openai/maddpg; no
+        epsilon); Box: its actor's output. The regulariser is on the raw
+        outputs before the relaxation or squashing.
         """
         agent, noise, config = self.agents[i], actor_noise[i], self.config
         raw = agent.actor(batch.obs[i])  # [B, A_i] logits or pre-tanh values
-        if agent.spec.discrete:
+        if agent.spec.discrete and config.own_action == "soft":
+            own_action = gumbel_softmax_sample(raw, noise.uniform, config.gumbel_temperature)
+        elif agent.spec.discrete:
             own_action = gumbel_softmax_hard(raw, noise.uniform, noise.explore,
                                              noise.random_action, config.gumbel_temperature,
                                              config.epsilon)
@@ -311,10 +326,15 @@ class MADDPG:
 
     def _step(self, optimizer: torch.optim.Optimizer, net: nn.Module,
               grads: list[torch.Tensor]) -> None:
+        """Clips ``grads`` as ``config.grad_clip`` says and steps ``net`` with them."""
         for parameter, grad in zip(net.parameters(), grads):
             parameter.grad = grad
-        if self.config.max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(net.parameters(), self.config.max_grad_norm)
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None and self.config.grad_clip == "per_tensor":
+            for parameter in net.parameters():  # each tensor on its own (tf.clip_by_norm)
+                nn.utils.clip_grad_norm_([parameter], max_norm)
+        elif max_norm is not None:
+            nn.utils.clip_grad_norm_(net.parameters(), max_norm)  # one norm over the network
         optimizer.step()
 
     @staticmethod

@@ -32,7 +32,7 @@ class MADDPGConfig(OffPolicyConfig):
 
     algo: ClassVar[str] = "maddpg"
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "grad_clip": GRAD_CLIPS, "update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
+        **OffPolicyConfig.choices, "grad_clip": GRAD_CLIPS, "update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
         "other_actions": OTHER_ACTIONS, "own_action": OWN_ACTIONS,
         "target_update": TARGET_UPDATES}
     """The values each text field takes (the command line's choices)."""

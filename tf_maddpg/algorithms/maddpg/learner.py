@@ -4,6 +4,28 @@ Notation: ``i`` is the agent being updated, ``j`` any agent; ``B`` the batch
 size. Critic inputs are ``[obs_1..obs_N, act_1..act_N]`` concatenated. An
 agent that is not alive in a transition is zeros in every critic input and
 its own losses skip that transition.
+
+The switches of ``MADDPGConfig`` that shape the update:
+
+* ``update_order``: 'sequential' steps agent by agent, critic then actor, so
+  that agent i's actor loss goes through its new critic and the already
+  stepped actors j < i; 'simultaneous' takes every gradient from the
+  pre-update weights, then steps.
+* ``target_update``: 'after_all' soft-updates every target once, at the end
+  of the update; 'per_agent' (openai/maddpg) soft-updates agent i's target
+  actor and target critic right after agent i's critic and actor steps, so
+  the critic targets of agents i + 1.. already use agent i's new target actor.
+* ``grad_clip`` (when ``max_grad_norm`` is set): 'global_norm' scales one
+  network's gradients together so that their global norm is at most
+  ``max_grad_norm`` (``tf.clip_by_global_norm``); 'per_tensor'
+  (openai/maddpg) clips each gradient tensor to that norm on its own
+  (``tf.clip_by_norm``).
+* ``own_action``: a Discrete agent's own action in its actor loss is the
+  straight-through Gumbel-softmax sample ('straight_through': one-hot,
+  epsilon rows included, with the soft sample's gradient) or the soft
+  Gumbel-softmax sample itself ('soft', openai/maddpg; no epsilon). Box
+  agents use their actor's action either way.
+* ``target_actions`` and ``other_actions``: see ``critic_loss`` and ``actor_loss``.
 """
 
 from __future__ import annotations
@@ -209,7 +231,10 @@ class MADDPGLearner:
         """Agent i's TD loss: masked mean of (Q_i(x, a) - y)^2.
 
         y = r_i + gamma * (1 - terminated_i) * Q'_i(x', a'), with a'_j from the
-        target actors. Truncated transitions are not terminated: they bootstrap.
+        target actors: Box, the target actor's action; Discrete, the one-hot
+        argmax of its logits with epsilon rows (``target_actions='argmax'``) or
+        the soft Gumbel-softmax sample (``'gumbel'``). Truncated transitions
+        are not terminated: they bootstrap.
         ``target_outputs`` (each target actor on its next observations) may be
         given to share that forward pass between the agents' losses.
         """
@@ -226,13 +251,21 @@ class MADDPGLearner:
     def actor_loss(self, i: int, batch: Batch, actor_noise: Sequence[ActionNoise]) -> tf.Tensor:
         """Agent i's policy loss: -masked mean of Q_i(x, a_1..mu_i(o_i)..a_N) + logits_l2 term.
 
-        Agent i's action is a straight-through Gumbel-softmax sample (Discrete)
-        or its actor's output (Box); the regulariser is on the raw outputs
-        before the relaxation or squashing.
+        Agent i's action (Discrete) is, with ``own_action='straight_through'``,
+        the straight-through Gumbel-softmax sample: the one-hot of the soft
+        sample (a random row w.p. epsilon) with the soft sample's gradient;
+        with ``own_action='soft'``, the soft Gumbel-softmax sample
+        softmax((logits + g) / temperature) itself, which no epsilon touches.
+        Box: its actor's output. The other agents' actions follow
+        ``other_actions``: 'current' (their current actors, one-hot argmax
+        with epsilon for Discrete ones) or 'batch' (the replay batch's). The
+        regulariser is on the raw outputs before the relaxation or squashing.
         """
         spec, noise = self.specs[i], actor_noise[i]
         raw = self._actor_pre[i](batch.obs[i])  # [B, A_i] logits or pre-tanh values
-        if spec.discrete:
+        if spec.discrete and self.config.own_action == "soft":
+            own_action = gumbel_softmax_sample(raw, noise.uniform, self.config.gumbel_temperature)
+        elif spec.discrete:
             own_action = gumbel_softmax_hard(raw, noise.uniform, noise.explore, noise.random_action,
                                              self.config.gumbel_temperature, self.config.epsilon)
         else:
@@ -252,21 +285,36 @@ class MADDPGLearner:
     # --- The compiled update ------------------------------------------------------------
 
     def _update_step(self, batch: Batch, noise, update_actors: bool = True) -> Dict[str, tf.Tensor]:
-        """Every agent's critic, then (``update_actors``) its actor, then every target."""
+        """Every agent's critic, then (``update_actors``) its actor, and the targets.
+
+        The targets move once at the end ('after_all') or agent i's right
+        after agent i's steps ('per_agent'); a critics-only update
+        (``update_actors=False``, MATD3's delayed updates) moves none.
+        """
         losses = {}
         n = len(self.specs)
-        # The target actors do not change until the end of the update: one forward each.
+        # Each target actor on its next observations, shared by every critic loss.
+        # With 'after_all' (and in a critics-only update) the target actors do not
+        # change until the end of the update: one forward each.
         targets = self._target_outputs(batch)
         if not update_actors:
             for i in range(n):
                 losses.update(self._apply_critic(i, *self._critic_grads(i, batch, noise, targets)))
             return losses
+        per_agent = self.config.target_update == "per_agent"
         if self.config.update_order == "sequential":
             # Both references: agent by agent, critic then actor; agent i's actor
             # loss goes through its new critic and the already updated actors j < i.
             for i in range(n):
                 losses.update(self._apply_critic(i, *self._critic_grads(i, batch, noise, targets)))
                 losses.update(self._apply_actor(i, *self._actor_grads(i, batch, noise)))
+                if per_agent:
+                    # openai/maddpg: agent i's targets move now, and the critic
+                    # losses of agents i + 1.. see agent i's new target actor.
+                    self._soft_update_targets([i])
+                    if i + 1 < n:
+                        targets = list(targets)
+                        targets[i] = self.target_actors[i](batch.next_obs[i])
         else:
             # Every gradient from the pre-update weights, then every step.
             critic_grads = [self._critic_grads(i, batch, noise, targets) for i in range(n)]
@@ -274,16 +322,18 @@ class MADDPGLearner:
             for i in range(n):
                 losses.update(self._apply_critic(i, *critic_grads[i]))
                 losses.update(self._apply_actor(i, *actor_grads[i]))
-        self._soft_update_targets()
+        if not per_agent:
+            self._soft_update_targets(range(n))
         return losses
 
     def _critic_networks(self, i):
         """Agent i's critic networks and their optimizers: [(model, optimizer), ...]."""
         return [(self.critics[i], self.critic_optimizers[i])]
 
-    def _target_pairs(self):
-        """(online, target) model pairs that the soft update moves."""
-        return list(zip(self.actors + self.critics, self.target_actors + self.target_critics))
+    def _target_pairs(self, agents: Sequence[int]):
+        """(online, target) model pairs of ``agents`` that the soft update moves."""
+        return ([(self.actors[i], self.target_actors[i]) for i in agents]
+                + [(self.critics[i], self.target_critics[i]) for i in agents])
 
     def _critic_grads(self, i, batch, noise, targets):
         variables = [v for model, _ in self._critic_networks(i) for v in model.trainable_variables]
@@ -313,13 +363,18 @@ class MADDPGLearner:
         return {f"loss/actor/{self.specs[i].name}": loss}
 
     def _apply(self, optimizer, model, grads):
-        if self.config.max_grad_norm is not None:
-            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm)
+        """One optimizer step of ``model`` with its gradients, clipped as ``grad_clip`` says."""
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None and self.config.grad_clip == "per_tensor":
+            grads = [tf.clip_by_norm(g, max_norm) for g in grads]  # each tensor on its own
+        elif max_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, max_norm)  # one norm over the network
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
-    def _soft_update_targets(self):
+    def _soft_update_targets(self, agents: Sequence[int]):
+        """target <- (1 - tau) target + tau online, for every target network of ``agents``."""
         tau = self.config.tau
-        for online, target in self._target_pairs():
+        for online, target in self._target_pairs(agents):
             for t, s in zip(target.weights, online.weights):
                 t.assign(t * (1.0 - tau) + s * tau)
 

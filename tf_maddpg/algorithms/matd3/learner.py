@@ -7,13 +7,25 @@ agent of MADDPG:
 * twin critics: agent i has two centralised critics Q1_i and Q2_i (and their
   targets); both regress to y = r_i + gamma (1 - terminated_i)
   min(Q1'_i, Q2'_i)(x', a'), and the actor follows Q1_i alone;
-* target policy smoothing: a'_j is the target actor's action with clipped
-  Gaussian noise (Box agents: noise of std ``target_noise`` times half the
-  action range, clipped to +-``target_noise_clip`` times it, then the action
-  clipped to the bounds; Discrete agents: the same noise added to the logits
-  before the one-hot or Gumbel-softmax target action);
+* target policy smoothing: a'_j is the target action plus clipped Gaussian
+  noise, clip(target_noise * N(0, 1), -target_noise_clip, target_noise_clip)
+  in units of half the action's range, clipped back into the range. One code
+  path for every agent: a Box agent's target action is its target actor's
+  action and its range the action space's bounds; a Discrete agent's target
+  action is first formed as in MADDPG (the one-hot argmax of the target
+  logits with epsilon rows, or the Gumbel-softmax sample with
+  ``target_actions='gumbel'``), then each entry gets the noise times 0.5 (half
+  of [0, 1]) and is clipped to [0, 1]. The noise never touches the logits:
+  an entry moves by at most 0.5 * target_noise_clip (0.25 with the default
+  0.5), so a one-hot target action's largest entry stays the largest (>= 1 -
+  0.25 = 0.75 against <= 0 + 0.25; so for any target_noise_clip < 1) and the
+  chosen action never changes: the critic sees a point near the target
+  action, TD3's local smoothing;
 * delayed updates: the actors and every target move once per
-  ``policy_delay`` critic updates.
+  ``policy_delay`` critic updates (critics-only updates in between move no
+  target). With ``target_update='per_agent'`` agent i's targets, its twin
+  target critic with its first, move right after agent i's actor step in the
+  updates that move the actors.
 
 Everything else (networks, the update order, masks, noise handling, the
 compiled update, checkpoints, acting, export) is ``MADDPGLearner``'s.
@@ -121,14 +133,20 @@ class MATD3Learner(MADDPGLearner):
         return loss
 
     def _smoothed_target_action(self, j, out, noise: ActionNoise, normal) -> tf.Tensor:
+        """Agent j's smoothed target action [B, A_j] from its target actor's output ``out``.
+
+        The target action (``_target_action``: Box, the action; Discrete, the
+        one-hot argmax with epsilon or the Gumbel-softmax sample) plus
+        clip(target_noise * normal, +-target_noise_clip) times half the
+        range, clipped to the range: the bounds (Box) or [0, 1] (Discrete).
+        """
         config, spec = self.config, self.specs[j]
+        action = self._target_action(j, out, noise)
         clipped = tf.clip_by_value(config.target_noise * normal, -config.target_noise_clip,
                                    config.target_noise_clip)
-        if spec.discrete:
-            return self._target_action(j, out + clipped, noise)
-        low = tf.constant(spec.low, out.dtype)
-        high = tf.constant(spec.high, out.dtype)
-        return tf.clip_by_value(out + clipped * (0.5 * (high - low)), low, high)
+        low, high = (0.0, 1.0) if spec.discrete else (spec.low, spec.high)
+        low, high = tf.constant(low, action.dtype), tf.constant(high, action.dtype)
+        return tf.clip_by_value(action + clipped * (0.5 * (high - low)), low, high)
 
     # --- Plumbing for the smoothing noise ---------------------------------------------
 
@@ -136,8 +154,9 @@ class MATD3Learner(MADDPGLearner):
         return [(self.critics[i], self.critic_optimizers[i]),
                 (self.critics2[i], self.critic2_optimizers[i])]
 
-    def _target_pairs(self):
-        return super()._target_pairs() + list(zip(self.critics2, self.target_critics2))
+    def _target_pairs(self, agents):
+        return (super()._target_pairs(agents)
+                + [(self.critics2[i], self.target_critics2[i]) for i in agents])
 
     def _critic_loss_with_noise(self, i, batch, noise, targets):
         return self.critic_loss(i, batch, noise.target[i], targets, noise.smoothing[i])
