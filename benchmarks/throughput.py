@@ -23,9 +23,17 @@ The variants, taking turns once per repeat:
 - ``tf_maddpg.reference.train_reference``, our PyTorch reference, with one
   environment (torch on ``--torch-threads`` threads).
 
+The ``tf_maddpg train`` variants step mpe2 itself (``env_backend="mpe2"``)
+unless they say "batched" (tf_maddpg's NumPy mpe2, the default backend).
+With ``--baseline REF`` the one-environment run is also measured at git
+commit REF (checked out in a temporary worktree) and, beside it, in this
+tree, both in fresh subprocesses, so that a change's cost shows as a ratio
+measured in one run.
+
 Run from the repository root:
 
     python benchmarks/throughput.py --repeats 3
+    python benchmarks/throughput.py --repeats 5 --baseline 70258c6
 """
 
 from __future__ import annotations
@@ -33,13 +41,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from _common import command_line, machine_line, markdown_table, summary
+from _common import REPO_ROOT, command_line, machine_line, markdown_table, summary
 
 import tf_maddpg
 from tf_maddpg.reference import train_reference
@@ -90,6 +102,35 @@ def steady_rate(history: list[dict], warmup_episodes: int) -> float:
     return (last["env_steps"] - first["env_steps"]) / (last["wall_s"] - first["wall_s"])
 
 
+IN_SUBPROCESS = """
+import sys
+sys.path.insert(0, {root!r})
+import tensorflow as tf
+from tf_maddpg import MADDPGConfig, train
+config = MADDPGConfig(num_episodes={episodes}, eval_interval=100, eval_episodes=1, **{extra!r})
+history = train(config, {scenario!r}, verbose=False).history
+first = next(row for row in history if row["episode"] >= {warmup})
+print((history[-1]["env_steps"] - first["env_steps"]) / (history[-1]["wall_s"] - first["wall_s"]))
+"""
+
+
+def subprocess_rate(root: str, scenario: str, episodes: int, warmup: int, extra: dict) -> float:
+    """The steady rate of a one-environment training run of the tf_maddpg found at ``root``."""
+    code = IN_SUBPROCESS.format(root=root, episodes=episodes, extra=extra, scenario=scenario,
+                                warmup=warmup)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def worktree(ref: str) -> str:
+    """A temporary git worktree of ``ref``; returns its path."""
+    path = os.path.join(tempfile.mkdtemp(prefix="tf_maddpg-baseline-"), "tree")
+    subprocess.run(["git", "-C", REPO_ROOT, "worktree", "add", "--detach", path, ref],
+                   check=True, capture_output=True)
+    return path
+
+
 @dataclasses.dataclass
 class Variant:
     """A name, a call returning env steps per second, and the rates measured."""
@@ -111,6 +152,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch threads of the PyTorch reference (1 is its fastest here)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also time the one-environment run at this git commit")
     args = parser.parse_args()
 
     base = tf_maddpg.MADDPGConfig(num_episodes=args.episodes, eval_interval=100,
@@ -118,7 +161,7 @@ def main() -> None:
     measured_steps = (args.episodes - args.warmup_episodes) * base.episode_length
 
     def trainer(**changes):
-        config = base.replace(**changes)
+        config = base.replace(**{"env_backend": "mpe2", **changes})
         return lambda: steady_rate(
             tf_maddpg.train(config, args.scenario, verbose=False).history, args.warmup_episodes)
 
@@ -128,6 +171,7 @@ def main() -> None:
         Variant("tf_maddpg env path (DirectParallelEnv), random actions",
                 lambda: tf_maddpg_env_path(args.scenario, measured_steps)),
         Variant("tf_maddpg train, 1 env", trainer()),
+        Variant("tf_maddpg train, 1 env, batched backend", trainer(env_backend="batched")),
         Variant("tf_maddpg train, 1 env, async_update", trainer(async_update=True)),
         Variant(f"tf_maddpg train, {args.num_envs} envs in-process",
                 trainer(num_envs=args.num_envs)),
@@ -140,6 +184,17 @@ def main() -> None:
                                                     torch_threads=args.torch_threads).history,
                                     args.warmup_episodes)),
     ]
+    reference_variant = variants[-1]
+    if args.baseline:
+        old_tree = worktree(args.baseline)
+        variants += [
+            Variant(f"tf_maddpg train, 1 env, at {args.baseline} (subprocess)",
+                    lambda: subprocess_rate(old_tree, args.scenario, args.episodes,
+                                            args.warmup_episodes, {})),
+            Variant("tf_maddpg train, 1 env, mpe2 backend, this tree (subprocess)",
+                    lambda: subprocess_rate(REPO_ROOT, args.scenario, args.episodes,
+                                            args.warmup_episodes, {"env_backend": "mpe2"})),
+        ]
     for repeat in range(args.repeats):
         for v in variants:
             v.rates.append(v.call())
@@ -148,7 +203,7 @@ def main() -> None:
 
     floor = summary(variants[0].rates)[0]
     one_env = summary(variants[2].rates)[0]
-    reference = summary(variants[-1].rates)[0]
+    reference = summary(reference_variant.rates)[0]
     rows = []
     for v in variants:
         median, low, high = summary(v.rates)
@@ -159,6 +214,12 @@ def main() -> None:
           f"episodes {args.warmup_episodes}-{args.episodes} ({measured_steps} env steps)\n")
     print(markdown_table(["variant", "median env steps/s", "min-max", "ratio to the floor",
                           "ratio to tf_maddpg 1 env", "ratio to PyTorch reference"], rows))
+    if args.baseline:
+        old, new = summary(variants[-2].rates)[0], summary(variants[-1].rates)[0]
+        print(f"\nThis tree against {args.baseline}, one environment, mpe2 backend, both in "
+              f"subprocesses: {new:.0f} / {old:.0f} = {new / old:.3f}")
+        subprocess.run(["git", "-C", REPO_ROOT, "worktree", "remove", "--force", old_tree],
+                       capture_output=True)
     print(f"\n```\n{command_line()}\n```")
 
 

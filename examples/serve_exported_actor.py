@@ -1,12 +1,15 @@
 """Play an mpe2 episode with actors exported by tf_maddpg.export, using TensorFlow alone.
 
-    python examples/serve_exported_actor.py EXPORT_DIR --env simple_adversary_v3 --seed 0
+    python examples/serve_exported_actor.py EXPORT_DIR --seed 0
 
-EXPORT_DIR holds one SavedModel per agent (EXPORT_DIR/<agent>/), as written by
-``tf_maddpg.export.export_actors``. This script never imports tf_maddpg: it is
-what a deployment needs, TensorFlow and the environment. Box (continuous)
-actors, as listed in EXPORT_DIR/metadata.json, get the scenario built with
-continuous_actions=True. Prints each agent's return.
+EXPORT_DIR holds one SavedModel per agent (EXPORT_DIR/<agent>/) and a
+metadata.json, as written by ``tf_maddpg.export.export_actors`` (``tf-maddpg
+export RUN_DIR --out EXPORT_DIR``, or RUN_DIR/saved_model). The scenario and
+its options (e.g. N=4, continuous_actions) are read from metadata.json, so
+the environment is the one the actors were trained on; --env picks another
+scenario for exports that do not name one. This script never imports
+tf_maddpg: it is what a deployment needs, TensorFlow and the environment.
+Prints each agent's return.
 """
 
 import argparse
@@ -30,13 +33,30 @@ def load_actors(export_dir, agents):
     return actors
 
 
-def has_box_actions(export_dir):
-    """True if metadata.json lists an agent with a Box action."""
+def read_metadata(export_dir):
+    """EXPORT_DIR/metadata.json as a dict ({} for an export without one)."""
     path = os.path.join(export_dir, "metadata.json")
     if not os.path.exists(path):
-        return False
+        return {}
     with open(path) as f:
-        return any(agent["action"] == "box" for agent in json.load(f)["agents"])
+        return json.load(f)
+
+
+def has_box_actions(metadata):
+    """True if the metadata lists an agent with a Box action."""
+    return any(agent["action"] == "box" for agent in metadata.get("agents", []))
+
+
+def scenario_and_options(metadata, env=None):
+    """The mpe2 scenario to build and its options: metadata.json's, unless ``env`` is given.
+
+    Box actors need continuous_actions=True; an export without options gets
+    it from the actors' action spaces.
+    """
+    scenario = env or metadata.get("scenario") or "simple_adversary_v3"
+    options = dict(metadata.get("env_kwargs") or {}) if scenario == metadata.get("scenario") else {}
+    options.setdefault("continuous_actions", has_box_actions(metadata))
+    return scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario, options
 
 
 def act(actor, obs):
@@ -63,18 +83,21 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export_dir", metavar="EXPORT_DIR",
                         help="directory with one SavedModel per agent")
-    parser.add_argument("--env", default="simple_adversary_v3",
-                        help="mpe2 scenario module (default: %(default)s)")
+    parser.add_argument("--env", default=None,
+                        help="mpe2 scenario module (default: metadata.json's scenario, with "
+                             "its options; else simple_adversary_v3)")
     parser.add_argument("--seed", type=int, default=0, help="reset seed (default: %(default)s)")
     parser.add_argument("--max-cycles", type=int, default=25,
                         help="steps per episode (default: %(default)s)")
     args = parser.parse_args(argv)
+    if not os.path.isdir(args.export_dir):
+        parser.error(f"{args.export_dir} is not a folder of exported actors")
+    name, options = scenario_and_options(read_metadata(args.export_dir), args.env)
     try:
-        scenario = importlib.import_module(f"mpe2.{args.env}")
+        scenario = importlib.import_module(f"mpe2.{name}")
     except ModuleNotFoundError:
-        parser.error(f"unknown mpe2 scenario {args.env!r}")
-    env = scenario.parallel_env(max_cycles=args.max_cycles,
-                                continuous_actions=has_box_actions(args.export_dir))
+        parser.error(f"unknown mpe2 scenario {name!r}")
+    env = scenario.parallel_env(max_cycles=args.max_cycles, **options)
     try:
         actors = load_actors(args.export_dir, env.possible_agents)
         returns = play_episode(env, actors, args.seed)

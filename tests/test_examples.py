@@ -44,7 +44,7 @@ def test_train_simple_adversary_example(tmp_path):
 def test_example_rejects_bad_values_with_a_clear_message(tmp_path):
     proc = run("train_simple_adversary.py", "--episodes", "0", "--out", str(tmp_path))
     assert proc.returncode == 2
-    assert "num_episodes=0 is invalid: expected an integer >= 1" in proc.stderr
+    assert "--episodes 0 is invalid: expected an integer >= 1" in proc.stderr
 
 
 def load_example(name):

@@ -49,7 +49,7 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     actors = [make_actor(s, (16, 16)) for s in SPECS]
     out = tmp_path_factory.mktemp("exported")
-    paths = export_actors(actors, SPECS, out, scenario="toy")
+    paths = export_actors(actors, SPECS, out, scenario="toy", env_kwargs={"size": 3})
     return actors, out, paths
 
 
@@ -90,7 +90,7 @@ def test_metadata_lists_the_agents_in_order(exported):
     with open(out / "metadata.json") as f:
         metadata = json.load(f)
     assert metadata == {
-        "format": "tf_maddpg.exported_actors/1", "scenario": "toy",
+        "format": "tf_maddpg.exported_actors/1", "scenario": "toy", "env_kwargs": {"size": 3},
         "signature": "serving_default",
         "agents": [
             {"name": "disc", "obs_dim": 8, "action_dim": 5, "action": "discrete",
@@ -142,4 +142,33 @@ def test_serve_example_plays_simple_adversary_without_tf_maddpg(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     printed = dict(line.split(": ") for line in proc.stdout.strip().splitlines())
     assert list(printed) == ["return/adversary_0", "return/agent_0", "return/agent_1"]
+    np.testing.assert_allclose([float(v) for v in printed.values()], expected, atol=1e-3)
+
+
+def test_export_refuses_a_file_as_out_dir_and_options_that_are_not_json(tmp_path):
+    actors = [make_actor(s, (4,)) for s in SPECS]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file; export_actors writes a folder"):
+        export_actors(actors, SPECS, tmp_path / "file")
+    with pytest.raises(ValueError, match="env_kwargs must be JSON values"):
+        export_actors(actors, SPECS, tmp_path / "out", env_kwargs={"f": object()})
+
+
+def test_serve_example_builds_the_scenario_and_options_of_the_metadata(tmp_path):
+    """An N=4 simple_spread_v3 export: the example reads N=4 and continuous actions from
+    metadata.json (it used to build simple_adversary_v3 and crash)."""
+    env = make_env("simple_spread_v3", max_cycles=4, N=4, continuous_actions=True)
+    specs = env.specs
+    keras.utils.set_random_seed(1)
+    actors = [make_actor(s, (16,)) for s in specs]
+    expected = play_episodes(MultiAgentPolicy(specs, actors), VecEnv.of(env), [2], 4)[0]
+    env.close()
+    export_actors(actors, specs, tmp_path, "simple_spread_v3",
+                  env_kwargs={"N": 4, "continuous_actions": True})
+    script = os.path.join(ROOT, "examples", "serve_exported_actor.py")
+    code = "import runpy; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    proc = run_without_tf_maddpg(code, script, str(tmp_path), "--seed", "2", "--max-cycles", "4")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = dict(line.split(": ") for line in proc.stdout.strip().splitlines())
+    assert list(printed) == [f"return/agent_{i}" for i in range(4)]
     np.testing.assert_allclose([float(v) for v in printed.values()], expected, atol=1e-3)

@@ -37,15 +37,17 @@ def test_greedy_actions_are_the_keras_actors_functions(backend):
     np.testing.assert_allclose(packed[:, :5], logits, rtol=1e-5, atol=1e-6)
 
 
-def test_numpy_forward_follows_weight_changes_after_sync():
+@pytest.mark.parametrize("batch", [64, 256])
+def test_numpy_forward_follows_weight_changes_after_sync(batch):
     policy, actors = make_policy(backend="numpy")
-    obs = np.concatenate(random_obs(batch=64), axis=-1)
+    obs = np.concatenate(random_obs(batch=batch), axis=-1)
     before = policy.outputs_packed(obs)
     for actor in actors:
         actor.set_weights([w * 1.5 + 0.1 for w in actor.get_weights()])
     np.testing.assert_array_equal(policy.outputs_packed(obs), before)  # still the copy
     policy.sync()
-    expected = np.concatenate([a(o).numpy() for a, o in zip(actors, random_obs(batch=64))], -1)
+    expected = np.concatenate([a(o).numpy() for a, o in zip(actors, random_obs(batch=batch))],
+                              -1)
     np.testing.assert_allclose(policy.outputs_packed(obs), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -70,10 +72,11 @@ def mixed_policy(**kwargs):
     return MultiAgentPolicy(MIXED, actors, rng=0, **kwargs), actors
 
 
-def test_the_block_chain_is_every_keras_actor_whatever_their_shapes():
+@pytest.mark.parametrize("rows", [33, 300])  # the block chain, then each agent on its own
+def test_the_block_chain_is_every_keras_actor_whatever_their_shapes(rows):
     policy, actors = mixed_policy(backend="numpy")
     assert len(policy._numpy_actors._groups) == 2
-    obs = [np.random.default_rng(i).normal(size=(33, s.obs_dim)).astype(np.float32)
+    obs = [np.random.default_rng(i).normal(size=(rows, s.obs_dim)).astype(np.float32)
            for i, s in enumerate(MIXED)]
     expected = np.concatenate([a(o).numpy() for a, o in zip(actors, obs)], axis=-1)
     np.testing.assert_allclose(policy.outputs_packed(np.concatenate(obs, -1)), expected,

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from tf_maddpg import MultiAgentPolicy, make_actor, make_env
-from tf_maddpg.render import record_gif, render_episode, save_gif
+from tf_maddpg.envs.adapter import EnvAdapter
+from tf_maddpg.envs.toy import RendezvousEnv
+from tf_maddpg.render import _Entity, draw_frames, record_gif, render_episode, save_gif
 from tf_maddpg.envs import VecEnv
 from tf_maddpg.training import play_episodes
 
@@ -72,12 +74,55 @@ def test_save_gif_keeps_every_distinct_frame(tmp_path):
         assert gif.n_frames == 4
 
 
-@pytest.mark.filterwarnings("ignore:.*without specifying any render mode")
 def test_an_env_without_rgb_frames_is_rejected():
-    env = make_env("simple_adversary_v3", max_cycles=5)  # no render_mode
+    env = EnvAdapter(RendezvousEnv())  # not mpe2, and no render_mode: nothing to draw
     with pytest.raises(ValueError, match="render_mode='rgb_array'"):
         render_episode(untrained_policy(env.specs), env, max_steps=5)
     env.close()
+
+
+def test_other_envs_are_drawn_by_their_own_render(tmp_path):
+    factory = lambda: RendezvousEnv(render_mode="rgb_array")  # noqa: E731
+    policy = untrained_policy(EnvAdapter(factory()).specs)
+    returns = record_gif(policy, factory, tmp_path / "r.gif", max_steps=3, seeds=[0, 1])
+    assert returns.shape == (2, 2)
+    with Image.open(tmp_path / "r.gif") as gif:
+        assert gif.size == (200, 200)
+
+
+def test_mpe2_frames_keep_one_camera_and_label_every_agent():
+    """A static landmark stays on the same pixels in every frame, whatever the agents do:
+    the camera is fixed for the episode (mpe2's own view re-zooms every frame)."""
+    env = make_env("simple_adversary_v3", max_cycles=8)
+    frames, _ = render_episode(untrained_policy(env.specs), env, max_steps=8, seed=5)
+    world = env.env.raw.world
+    landmark = next(e for e in world.landmarks)
+    colour = np.clip(np.asarray(landmark.color) * 200, 0, 255).astype(np.uint8)
+    masks = [solid(np.all(f == colour, axis=-1)) for f in frames]
+    full = max(int(m.sum()) for m in masks)
+    unhidden = [m for m in masks if m.sum() == full]  # frames where no agent covers it
+    assert full > 100 and len(unhidden) >= len(frames) // 2
+    assert all(np.array_equal(m, unhidden[0]) for m in unhidden)
+    env.close()
+
+
+def solid(mask):
+    """Pixels whose four neighbours share their colour: a filled circle, not antialiased text."""
+    inner = mask.copy()
+    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    inner[[0, -1], :] = inner[:, [0, -1]] = False
+    return inner
+
+
+def test_draw_frames_fits_every_position_of_the_episode():
+    agent = _Entity("runner", 0.2, (200, 0, 0), True)
+    still = _Entity("post", 0.2, (0, 0, 200), False)
+    snapshots = [((agent, still), np.array([[x, x], [1.0, -1.0]])) for x in (0.0, 2.0, 4.0)]
+    frames = draw_frames(snapshots, size=200)
+    for frame in frames:  # the moving agent is inside every frame, never clipped away
+        assert np.all(frame == (200, 0, 0), axis=-1).sum() > 10
+    posts = [np.argwhere(np.all(f == (0, 0, 200), axis=-1)).mean(axis=0) for f in frames]
+    np.testing.assert_allclose(posts[0], posts[-1])  # same camera for the whole episode
 
 
 def test_a_policy_for_other_agents_is_rejected(tmp_path):

@@ -14,6 +14,8 @@ import math
 import numbers
 from typing import ClassVar, Dict, Tuple
 
+ENV_BACKENDS = ("auto", "batched", "mpe2")
+
 RESUMABLE_FIELDS = ("num_episodes", "env_workers")
 """The fields a resumed run may change: neither changes what the run computes."""
 
@@ -31,7 +33,7 @@ class RunConfig:
 
     algo: ClassVar[str] = ""
     """The algorithm's registry name (``to_dict`` writes it)."""
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {"env_backend": ENV_BACKENDS}
     """The values each text field takes (the command line's choices)."""
 
     # --- Schedule ----------------------------------------------------------------
@@ -47,7 +49,13 @@ class RunConfig:
     env_workers: int = 0
     """Worker processes that step the environments (0: step them in this
     process). Workers pay off when an env step costs more than passing its
-    arrays between processes; at most num_envs."""
+    arrays between processes; at most num_envs. The mpe2 backend only."""
+    env_backend: str = "auto"
+    """How mpe2 scenarios are stepped: 'batched' (tf_maddpg's NumPy mpe2, every
+    environment in one vectorised step, equal to mpe2 value for value),
+    'mpe2' (mpe2 itself, one environment at a time, optionally in
+    env_workers processes), or 'auto' (batched unless env_workers > 0).
+    Environments given as a factory always use the mpe2 path."""
 
     # --- Evaluation, checkpoints and seeding ---------------------------------------
     eval_interval: int = 100
@@ -70,6 +78,10 @@ class RunConfig:
         check_int(self, "env_workers", low=0, high=self.num_envs,
                   allowed=f"an integer between 0 and num_envs ({self.num_envs})")
         check_int(self, "seed", low=0, high=MAX_SEED)
+        check_choice(self, "env_backend", ENV_BACKENDS)
+        require(self, self.env_backend != "batched" or self.env_workers == 0, "env_backend",
+                "'mpe2' or 'auto' with env_workers > 0 (the batched backend steps every "
+                "environment in this process)")
 
     def replace(self, **changes) -> "RunConfig":
         """A copy with some fields changed (validated again)."""

@@ -9,7 +9,9 @@ Each agent's actor becomes ``<out_dir>/<agent>/``, a SavedModel whose
   within the bounds).
 
 ``<out_dir>/metadata.json`` lists the agents in order with their sizes and
-action spaces. Loading needs TensorFlow only::
+action spaces, and the scenario with its options (``env_kwargs``), so that
+``examples/serve_exported_actor.py`` builds the environment they were trained on.
+Loading needs TensorFlow only::
 
     import tensorflow as tf
     actor = tf.saved_model.load("exported/agent_0")
@@ -34,7 +36,8 @@ FORMAT = "tf_maddpg.exported_actors/1"
 
 
 def export_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
-                  out_dir: str | os.PathLike, scenario: str | None = None) -> list[str]:
+                  out_dir: str | os.PathLike, scenario: str | None = None,
+                  env_kwargs: dict | None = None) -> list[str]:
     """Writes one SavedModel per agent to ``<out_dir>/<agent>/`` and a metadata.json.
 
     The SavedModels hold the actors' weights and a traced forward pass, so
@@ -47,15 +50,26 @@ def export_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
       out_dir: the directory to write; created if missing, existing agent
         directories are overwritten.
       scenario: recorded in metadata.json if given (e.g. ``"simple_adversary_v3"``).
+      env_kwargs: the scenario's options (e.g. ``{"N": 4}``), recorded in
+        metadata.json beside ``scenario``; they must be JSON values.
 
     Returns:
       The SavedModel directories, in agent order.
 
     Raises:
       ValueError: ``actors`` and ``specs`` differ in length, an actor's input or
-        output size does not match its spec, or an agent name is not usable as
-        a directory name.
+        output size does not match its spec, an agent name is not usable as
+        a directory name, ``env_kwargs`` is not JSON, or ``out_dir`` is a file.
     """
+    env_kwargs = dict(env_kwargs or {})
+    try:
+        json.dumps(env_kwargs)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"env_kwargs must be JSON values to be recorded in {METADATA_FILE}: "
+                         f"{error}") from None
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"{os.fspath(out_dir)} is a file; export_actors writes a folder "
+                         "(one SavedModel per agent): choose a folder name")
     if len(actors) != len(specs):
         raise ValueError(f"export_actors needs one actor per spec, got {len(actors)} actors "
                          f"for {len(specs)} specs")
@@ -67,7 +81,8 @@ def export_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
         path = os.path.join(out_dir, spec.name)
         _export_actor(actor, spec, path)
         paths.append(path)
-    metadata = {"format": FORMAT, "scenario": scenario, "signature": "serving_default",
+    metadata = {"format": FORMAT, "scenario": scenario, "env_kwargs": env_kwargs,
+                "signature": "serving_default",
                 "agents": [_agent_metadata(spec) for spec in specs]}
     with open(os.path.join(out_dir, METADATA_FILE), "w") as f:
         json.dump(metadata, f, indent=2)

@@ -67,6 +67,17 @@ def build_adapter(source: EnvSource, episode_length: int,
 
 
 def build_vec_env(source: EnvSource, episode_length: int, env_kwargs: Optional[dict] = None,
-                  num_envs: int = 1, workers: int = 0) -> VecEnv:
-    """``num_envs`` environments of ``source`` stepped together (in ``workers`` processes)."""
+                  num_envs: int = 1, workers: int = 0, backend: str = "auto"):
+    """``num_envs`` environments of ``source`` stepped together.
+
+    Args:
+      backend: for an mpe2 scenario name, "batched" (``BatchedVecEnv``: one
+        vectorised NumPy step for all), "mpe2" (``VecEnv``: mpe2 itself, in
+        ``workers`` processes if > 0) or "auto" (batched unless ``workers``
+        > 0). A factory always gets a ``VecEnv``.
+    """
+    if isinstance(source, str) and (backend == "batched" or (backend == "auto" and not workers)):
+        from tf_maddpg.envs.batched_mpe.vec import BatchedVecEnv
+
+        return BatchedVecEnv(source, num_envs, episode_length, env_kwargs)
     return VecEnv(env_factory(source, episode_length, env_kwargs), num_envs, workers)

@@ -45,6 +45,11 @@ def _dense_chain(actor: keras.Model):
     return dense, bounds
 
 
+PER_AGENT_ROWS = 128
+"""From this many rows on, each agent's actor runs on its own (fewer multiply-adds);
+below, one block-diagonal product per layer (fewer calls)."""
+
+
 class NumpyActors:
     """Every agent's actor as one chain of NumPy matrix products.
 
@@ -87,8 +92,13 @@ class NumpyActors:
             out_cols = np.concatenate([out_cols_of[i] for i in members])
             contiguous = np.array_equal(obs_cols, np.arange(sum(in_sizes)))
             self._groups.append(dict(layers=layers, obs_cols=None if contiguous else obs_cols,
-                                     out_cols=out_cols))
+                                     out_cols=out_cols, members=members))
         self._single = len(self._groups) == 1 and self._groups[0]["obs_cols"] is None
+        # For large batches, each agent's own chain: the block-diagonal product costs N
+        # times the multiply-adds of N separate ones, which only pays below ~100 rows.
+        self._agents = [(in_slice, out_slice, [], [relu for _, relu in dense])
+                        for in_slice, out_slice, (dense, _) in zip(
+                            column_slices(in_sizes), column_slices(out_sizes), chains)]
         self._width = int(sum(out_sizes))
         # tanh scaled to the bounds, for the columns of Box actors.
         box = [(out_cols_of[i], b) for i, (_, b) in enumerate(chains) if b is not None]
@@ -129,13 +139,34 @@ class NumpyActors:
                 start += size + shape[1]
         if start != flat.size:
             raise ValueError(f"{flat.size} weights given, the actors have {start}")
+        self._copy_agent_weights()
+
+    def _copy_agent_weights(self) -> None:
+        """Each agent's kernels and biases as contiguous arrays (the per-agent path's)."""
+        for _, _, layers, _ in self._agents:
+            layers.clear()
+        for group in self._groups:
+            for layer in group["layers"]:
+                for i, (rows, cols) in zip(group["members"], layer["blocks"]):
+                    self._agents[i][2].append((np.ascontiguousarray(layer["kernel"][rows, cols]),
+                                               layer["bias"][cols].copy()))
 
     def _layers(self):
         return [layer for group in self._groups for layer in group["layers"]]
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Packed observations [B, sum(obs_dims)] -> every actor's output [B, sum(action_dims)]."""
-        if self._single:
+        if obs.shape[0] >= PER_AGENT_ROWS and len(self._agents) > 1:
+            out = np.empty((obs.shape[0], self._width), np.float32)
+            for in_slice, out_slice, layers, relus in self._agents:
+                x = obs[:, in_slice]
+                for (kernel, bias), relu in zip(layers, relus):
+                    x = x @ kernel
+                    x += bias
+                    if relu:
+                        np.maximum(x, 0.0, out=x)
+                out[:, out_slice] = x
+        elif self._single:
             out = self._chain(self._groups[0], obs)
         else:
             out = np.empty((obs.shape[0], self._width), np.float32)

@@ -18,10 +18,12 @@ import json
 import os
 import re
 import warnings
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
+
+from tf_maddpg.runs.atomic import remove, replacing
 
 
 class CheckpointError(RuntimeError):
@@ -58,6 +60,11 @@ class Progress:
 class TrainingCheckpoint:
     """Saves and restores everything a run needs to go on as if never stopped.
 
+    Besides the networks and the storage, a checkpoint keeps the run's
+    counters, its metrics rows up to that episode and its configuration, so
+    that the side files (metrics.csv, returns.png) can be rebuilt from it and
+    a resume can refuse a ``config.json`` that was edited since.
+
     Args:
       directory: the checkpoint folder (``RUN_DIR/checkpoints``).
       learner: has ``checkpoint_objects()``, the trackable objects to keep.
@@ -81,39 +88,84 @@ class TrainingCheckpoint:
         self._behaviour = tf.Variable(policy.snapshot(), trainable=False)
         self._checkpoint = tf.train.Checkpoint(
             **learner.checkpoint_objects(), behaviour_policy=self._behaviour, state=self._state)
-        self.manager = tf.train.CheckpointManager(self._checkpoint, directory,
-                                                  max_to_keep=max_to_keep, checkpoint_name="ckpt")
+        self._max_to_keep = max_to_keep
+        self.manager = self._manager()
+
+    def _manager(self) -> tf.train.CheckpointManager:
+        """The manager over ``directory``; a damaged index is rebuilt from the files."""
+        def manager():
+            return tf.train.CheckpointManager(self._checkpoint, self.directory,
+                                              max_to_keep=self._max_to_keep,
+                                              checkpoint_name="ckpt")
+        index = os.path.join(self.directory, "checkpoint")
+        try:
+            found = manager()
+            if found.checkpoints or not os.path.exists(index) or not self._on_disk():
+                return found
+            reason = "it lists none of the checkpoints on disk"
+        except Exception as error:  # noqa: BLE001 - whatever the index parser trips on
+            reason = str(error).strip().splitlines()[0]
+        warnings.warn(f"the checkpoint index {index} could not be read ({reason}); "
+                      "rebuilt it from the checkpoint files", RuntimeWarning, stacklevel=3)
+        os.remove(index)
+        prefixes = self._on_disk()
+        tf.compat.v1.train.update_checkpoint_state(
+            self.directory, prefixes[-1], all_model_checkpoint_paths=prefixes)
+        return manager()
+
+    def _on_disk(self) -> List[str]:
+        found = glob.glob(os.path.join(self.directory, "ckpt-*.index"))
+        return sorted((p[: -len(".index")] for p in found), key=_number)
 
     @property
     def checkpoints(self) -> List[str]:
         """Checkpoint prefixes on disk, oldest first."""
-        listed = list(self.manager.checkpoints)
-        found = glob.glob(os.path.join(self.directory, "ckpt-*.index"))
-        prefixes = set(listed) | {p[: -len(".index")] for p in found}
-        return sorted(prefixes, key=_number)
+        return sorted(set(self.manager.checkpoints) | set(self._on_disk()), key=_number)
 
-    def save(self, progress: Progress) -> str:
-        """Writes a checkpoint numbered by ``progress.episode``; returns its prefix."""
-        os.makedirs(self.directory, exist_ok=True)
+    def save(self, progress: Progress, history: Sequence[dict] = (),
+             config: Optional[dict] = None) -> str:
+        """Writes a checkpoint numbered by ``progress.episode``; returns its prefix.
+
+        Args:
+          progress: the counters.
+          history: the metrics rows up to this episode.
+          config: the run's configuration (``config.to_dict()``).
+
+        Raises:
+          CheckpointError: the checkpoint could not be written (a full disk,
+            say); what was written of it is removed and the previous
+            checkpoint stays the newest.
+        """
         number = progress.episode
-        if self.buffer is not None:
-            buffer_path = self._buffer_path(number)
-            temporary = buffer_path + ".tmp.npz"
-            self.buffer.save(temporary)
-            os.replace(temporary, buffer_path)
-        state = dataclasses.asdict(progress)
-        state["generators"] = {name: g.bit_generator.state for name, g in self.generators.items()}
-        self._state.assign(json.dumps(state, default=_json_number))
-        self._behaviour.assign(self.policy.snapshot())
-        prefix = self.manager.save(checkpoint_number=number)
-        self._remove_stale_buffers()
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            if self.buffer is not None:
+                with replacing(self._buffer_path(number)) as temporary:
+                    self.buffer.save(temporary)
+            state = dataclasses.asdict(progress)
+            state["generators"] = {name: g.bit_generator.state
+                                   for name, g in self.generators.items()}
+            state["history"] = list(history)
+            state["config"] = config
+            self._state.assign(json.dumps(state, default=_json_number))
+            self._behaviour.assign(self.policy.snapshot())
+            prefix = self.manager.save(checkpoint_number=number)
+        except (OSError, tf.errors.OpError) as error:
+            self._remove_unfinished(number)
+            reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[0]
+            raise CheckpointError(f"could not write the checkpoint of episode {number} in "
+                                  f"{self.directory}: {reason}") from None
+        self._remove_stale()
         return prefix
 
-    def restore(self) -> Progress:
+    def restore(self) -> Tuple[Progress, List[dict], Optional[dict]]:
         """Restores the newest readable checkpoint, falling back to older ones.
 
         A checkpoint that cannot be read (a truncated file, a missing
         buffer) is skipped with a warning that names it.
+
+        Returns:
+          The counters, the metrics rows and the configuration it was saved with.
 
         Raises:
           CheckpointError: there is no checkpoint, or none could be restored.
@@ -136,29 +188,42 @@ class TrainingCheckpoint:
         raise CheckpointError(f"none of the checkpoints in {self.directory} could be restored:\n  "
                               + "\n  ".join(problems))
 
-    def _restore(self, prefix: str) -> Progress:
+    def _restore(self, prefix: str):
         buffer_path = self._buffer_path(_number(prefix))
         if self.buffer is not None and not os.path.exists(buffer_path):
             raise OSError(f"its replay buffer {os.path.basename(buffer_path)} is missing")
         self._checkpoint.restore(prefix).assert_existing_objects_matched()
+        state = json.loads(self._state.numpy().decode())
+        if "generators" not in state:
+            raise CheckpointError("written by an older tf_maddpg; start a new run")
         if self.buffer is not None:
             self.buffer.load(buffer_path)
-        state = json.loads(self._state.numpy().decode())
         for name, generator_state in state.pop("generators").items():
             self.generators[name].bit_generator.state = generator_state
         if self.policy.backend == "numpy":
             self.policy.restore(self._behaviour.numpy())
-        return Progress(**state)
+        history, config = state.pop("history", []), state.pop("config", None)
+        return Progress(**state), history, config
 
     def _buffer_path(self, number: int) -> str:
         return os.path.join(self.directory, f"buffer-{number}.npz")
 
-    def _remove_stale_buffers(self) -> None:
+    def _remove_unfinished(self, number: int) -> None:
+        """Removes what a failed save of checkpoint ``number`` left behind."""
+        if any(_number(p) == number for p in self.manager.checkpoints):
+            return  # an older checkpoint of the same number: keep it
+        for path in glob.glob(os.path.join(self.directory, f"ckpt-{number}[._]*")):
+            remove(path)
+        remove(self._buffer_path(number))
+
+    def _remove_stale(self) -> None:
+        """Removes checkpoints and buffers that the manager no longer keeps."""
         kept = {_number(p) for p in self.manager.checkpoints}
-        for path in glob.glob(os.path.join(self.directory, "buffer-*.npz")):
-            match = re.fullmatch(r"buffer-(\d+)\.npz", os.path.basename(path))
+        for path in glob.glob(os.path.join(self.directory, "*-*")):
+            match = re.fullmatch(r"(?:buffer|ckpt)-(\d+)(?:\.npz|\.index|\.data-.*)",
+                                 os.path.basename(path))
             if match and int(match.group(1)) not in kept:
-                os.remove(path)
+                remove(path)
 
 
 def _number(prefix: str) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 from typing import List, Optional
 
 from tf_maddpg.algorithms.registry import config_from_dict
@@ -88,10 +87,105 @@ def read_run(run_dir: str) -> RunInfo:
     return RunInfo(run.get("scenario"), run.get("env_kwargs") or {}, specs, config)
 
 
+RUN_CONTENTS = (CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, TENSORBOARD_DIR, CHECKPOINT_DIR,
+                ACTORS_DIR, SAVED_MODEL_DIR)
+"""Everything a run writes in its folder (and all that ``--overwrite`` removes)."""
+
+LOCK_FILE = ".lock"
+
+
 def holds_run(run_dir: str) -> bool:
-    """Whether ``run_dir`` already holds a run's files."""
-    return any(os.path.exists(os.path.join(run_dir, f))
-               for f in (RUN_FILE, METRICS_FILE, CHECKPOINT_DIR))
+    """Whether ``run_dir`` holds any of a run's files."""
+    return any(os.path.lexists(os.path.join(run_dir, f)) for f in RUN_CONTENTS)
+
+
+def is_tf_maddpg_run(run_dir: str) -> bool:
+    """Whether ``run_dir``'s run.json was written by tf_maddpg."""
+    try:
+        with open(os.path.join(run_dir, RUN_FILE)) as f:
+            return "tf_maddpg" in json.load(f)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def has_checkpoint(run_dir: str) -> bool:
+    """Whether the run has written a checkpoint."""
+    directory = os.path.join(run_dir, CHECKPOINT_DIR)
+    return os.path.isdir(directory) and any(
+        name.startswith("ckpt-") and name.endswith(".index") for name in os.listdir(directory))
+
+
+def clear_run(run_dir: str) -> None:
+    """Removes what a run wrote in ``run_dir`` (``RUN_CONTENTS``), nothing else."""
+    from tf_maddpg.runs.atomic import remove
+
+    for name in RUN_CONTENTS:
+        remove(os.path.join(run_dir, name))
+
+
+def remove_debris(run_dir: str) -> None:
+    """Cleans up after a run killed mid-write: removes temporary files and folders
+    (``*.tmp-<pid>*``) and TensorFlow's unfinished ``*_temp`` checkpoint parts, and
+    puts back a folder caught between its two renames (``X.old`` without ``X``)."""
+    import glob
+
+    from tf_maddpg.runs.atomic import remove
+
+    for pattern in ("*.tmp-*", os.path.join(CHECKPOINT_DIR, "*.tmp-*"),
+                    os.path.join(CHECKPOINT_DIR, "*_temp*")):
+        for path in glob.glob(os.path.join(run_dir, pattern)):
+            remove(path)
+    for old in glob.glob(os.path.join(run_dir, "*.old")):
+        if os.path.exists(old[: -len(".old")]):
+            remove(old)
+        else:
+            os.replace(old, old[: -len(".old")])
+
+
+class RunLock:
+    """Holds a run folder for one process: an exclusive ``fcntl`` lock on RUN_DIR/.lock.
+
+    A second process that trains in the same folder (say a second ``--resume``)
+    is refused with the holder's process id. The lock goes with the process,
+    however it ends.
+
+    Raises:
+      RunFolderError: another process holds the folder, or it cannot be written.
+    """
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+        self._fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        path = os.path.join(self.run_dir, LOCK_FILE)
+        try:
+            os.makedirs(self.run_dir, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunFolderError(f"cannot write the run folder {self.run_dir}: "
+                                 f"{error.strerror}; choose another output folder") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunFolderError(f"{self.run_dir} is in use by another tf-maddpg process "
+                                 f"(pid {holder}); wait for it to end or stop it") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 def check_same_agents(run_dir: str, saved: List[AgentSpec], current) -> None:
@@ -121,15 +215,22 @@ def _write_json(path: str, value) -> None:
 
 def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_kwargs,
                        resume: bool, overwrite: bool) -> Optional[RunInfo]:
-    """Checks the run folder before a run starts; returns the RunInfo of the run resumed.
+    """Checks the run folder before a run starts; removes nothing.
+
+    Returns:
+      The RunInfo of the run being resumed, or None for a new run. A resumed
+      run that never wrote a checkpoint starts again from the beginning.
 
     Raises:
       RunFolderError: resuming a folder that holds another run (scenario,
-        options or a config that differs beyond ``RESUMABLE_FIELDS``), or
-        starting a run in a folder that holds one without ``overwrite``.
+        options or a config that differs beyond ``RESUMABLE_FIELDS``);
+        starting a run in a folder that holds one without ``overwrite``; or
+        ``overwrite`` on a folder whose files are not a tf_maddpg run's.
     """
     if not out_dir:
         return None
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise RunFolderError(f"{out_dir} is a file, not a folder; choose another output folder")
     if resume:
         info = read_run(out_dir)
         if isinstance(scenario, str) and info.scenario not in (None, scenario):
@@ -152,6 +253,10 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
             raise RunFolderError(
                 f"{out_dir} already holds a run; continue it with --resume {out_dir} "
                 "(resume=True), replace it with --overwrite, or choose another output folder")
-        for name in (CHECKPOINT_DIR, TENSORBOARD_DIR, ACTORS_DIR, SAVED_MODEL_DIR):
-            shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
+        if not is_tf_maddpg_run(out_dir):
+            present = [name for name in RUN_CONTENTS if os.path.lexists(os.path.join(out_dir,
+                                                                                      name))]
+            raise RunFolderError(
+                f"{out_dir} holds {', '.join(present)} but no run.json of a tf_maddpg run; "
+                "--overwrite replaces only a tf_maddpg run, so choose another output folder")
     return None

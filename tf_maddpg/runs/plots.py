@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import matplotlib
 import numpy as np
@@ -13,23 +13,30 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 Rows = Sequence[Dict[str, float]]
-# Agents that share a reward draw identical curves: vary the dash so both show.
+# Agents that share a reward draw identical curves: they are drawn as one line
+# labelled with every name; distinct curves vary the dash as well as the colour.
 _STYLES = ("-", "--", ":", "-.")
 
 
 def plot_returns(rows: Rows, path: str | os.PathLike, title: str | None = None) -> None:
     """Draws one line per agent (every ``return/<agent>`` column) and saves a PNG.
 
+    Agents whose curves are identical (agents that share a reward) are drawn
+    as one line labelled with all their names, e.g. ``agent_0 = agent_1``, so
+    that no curve hides another.
+
     Args:
       rows: evaluation rows, each with ``episode`` and ``return/<agent>`` keys.
       path: where to write the image.
-      title: the figure title.
+      title: the figure title (e.g. the scenario, the algorithm and the seed).
     """
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if rows:
         episodes = [r["episode"] for r in rows]
-        for key, style in zip(_return_keys(rows), itertools.cycle(_STYLES)):
-            ax.plot(episodes, [r[key] for r in rows], style, label=key[len("return/"):])
+        for keys, style in zip(same_curves([rows], _return_keys(rows)),
+                               itertools.cycle(_STYLES)):
+            ax.plot(episodes, [r[keys[0]] for r in rows], style, label=_names(keys),
+                    marker="o" if len(rows) == 1 else None)
     _finish(fig, ax, path, title)
 
 
@@ -37,17 +44,52 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
                             title: str | None = None) -> None:
     """Per-agent mean return over several runs (seeds), with a min-max band.
 
+    The legend says what the line and the band are (mean of N runs; band:
+    min-max). Agents whose curves are identical in every run are drawn once,
+    labelled with all their names.
+
     Args:
       runs: one list of evaluation rows per run; the curves cover the
-        episodes that every run reached.
+        evaluations that every run reached (see ``common_length``).
       path: where to write the image.
       title: the figure title.
     """
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for key, style in zip(_return_keys(runs[0]), itertools.cycle(_STYLES)):
-        draw_mean_and_band(ax, runs, key, label=f"{key[len('return/'):]} (mean of {len(runs)})",
-                           style=style)
+    for keys, style in zip(same_curves(runs, _return_keys(runs[0])), itertools.cycle(_STYLES)):
+        draw_mean_and_band(ax, runs, keys[0],
+                           label=f"{_names(keys)}: mean of {len(runs)} runs", style=style)
+    if ax.lines:
+        ax.fill_between([], [], [], color="grey", alpha=0.2, linewidth=0,
+                        label=f"band: min to max over the {len(runs)} runs")
     _finish(fig, ax, path, title)
+
+
+def common_length(runs: Sequence[Rows]) -> int:
+    """The number of evaluations that every run reached (where several-run curves stop)."""
+    return min(len(rows) for rows in runs)
+
+
+def same_curves(runs: Sequence[Rows], keys: Sequence[str]) -> List[List[str]]:
+    """``keys`` grouped by identical curves: keys whose values are equal in every row of
+    every run share a group (in first-seen order)."""
+    length = common_length(runs)
+    groups: List[List[str]] = []
+    signatures: List[tuple] = []
+    for key in keys:
+        signature = tuple(tuple(r[key] for r in rows[:length]) for rows in runs)
+        for group, seen in zip(groups, signatures):
+            if seen == signature:
+                group.append(key)
+                break
+        else:
+            groups.append([key])
+            signatures.append(signature)
+    return groups
+
+
+def _names(keys: Sequence[str]) -> str:
+    names = [k[len("return/"):] for k in keys]
+    return names[0] if len(names) == 1 else " = ".join(names) + " (the same return)"
 
 
 def draw_mean_and_band(ax, runs: Sequence[Rows], key: str, label: str, style: str = "-",
@@ -56,7 +98,7 @@ def draw_mean_and_band(ax, runs: Sequence[Rows], key: str, label: str, style: st
 
     The curve covers the evaluations that every run reached.
     """
-    length = min(len(rows) for rows in runs)
+    length = common_length(runs)
     episodes = [r["episode"] for r in runs[0][:length]]
     values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
     line, = ax.plot(episodes, values.mean(axis=0), style, color=color, label=label)

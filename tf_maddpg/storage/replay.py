@@ -9,8 +9,9 @@ hands the learner one array instead of one per agent and field.
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Dict, NamedTuple, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -104,7 +105,17 @@ class ReplayBuffer:
 
     Args:
       specs: one ``AgentSpec`` per agent, in the adapter's order.
-      capacity: the number of transitions kept; the oldest are overwritten.
+      capacity: the number of transitions kept; the oldest are overwritten
+        (a run's ``buffer_size``).
+
+    Raises:
+      ValueError: ``capacity`` is below 1.
+      MemoryError: the buffer would need more memory than the machine has
+        (the message names buffer_size and the memory it would need).
+
+    What goes in is checked: a field of the wrong size raises ``ValueError``
+    and a NaN or an infinity raises ``FloatingPointError``, each naming the
+    agent and the field.
     """
 
     def __init__(self, specs: Sequence[AgentSpec], capacity: int):
@@ -113,7 +124,23 @@ class ReplayBuffer:
         self.specs = tuple(specs)
         self.capacity = int(capacity)
         self.layout = TransitionLayout(self.specs)
-        self._data = np.zeros((self.capacity, self.layout.width), np.float32)
+        needed = buffer_bytes(self.specs, self.capacity)
+        physical = physical_memory()
+        problem = None
+        if physical is not None and needed > physical:
+            problem = "that is more than this machine's memory"
+        else:
+            try:
+                self._data = np.zeros((self.capacity, self.layout.width), np.float32)
+            except (MemoryError, ValueError) as error:  # ValueError: beyond the address space
+                problem = f"the allocation failed: {str(error).splitlines()[0]}"
+        if problem:
+            fits = (f" (about {max_transitions(self.specs, physical // 2)} transitions would "
+                    f"take half of this machine's {format_bytes(physical)})" if physical else "")
+            raise MemoryError(
+                f"buffer_size={self.capacity}: the replay buffer would need "
+                f"{format_bytes(needed)} ({self.capacity} transitions x {self.layout.width} "
+                f"float32 columns), and {problem}; lower buffer_size{fits}")
         self._pointer = 0
         self._size = 0
 
@@ -132,14 +159,48 @@ class ReplayBuffer:
         int is turned into one); an agent that is not alive gets zero
         observations, action and reward and reads terminated, so that the
         critic always sees a dead agent as zeros.
+
+        Raises:
+          ValueError: a field does not hold one entry per agent, or an
+            agent's entry has the wrong size (the message names the agent
+            and the field).
+          FloatingPointError: an entry holds a NaN or an infinity (the
+            message names the agent and the field).
         """
-        def flat(values):
-            return np.concatenate([np.asarray(v, np.float32).reshape(-1) for v in values])[None]
-        row = self.layout.pack(
-            obs=flat(obs), actions=flat(_action_vector(s, a) for s, a in zip(self.specs, actions)),
-            next_obs=flat(next_obs), rewards=flat(rewards), terminated=flat(terminated),
-            alive=np.ones((1, len(self.specs)), np.float32))
-        self.add_packed(row, np.asarray(alive, bool)[None])
+        specs = self.specs
+        sizes = {"obs": [s.obs_dim for s in specs], "actions": [s.action_dim for s in specs],
+                 "next_obs": [s.obs_dim for s in specs], "rewards": [1] * len(specs),
+                 "terminated": [1] * len(specs), "alive": [1] * len(specs)}
+        given = {"obs": obs, "actions": actions, "next_obs": next_obs, "rewards": rewards,
+                 "terminated": terminated, "alive": alive}
+        blocks = {}
+        for field, values in given.items():
+            if len(values) != len(specs):
+                raise ValueError(f"ReplayBuffer.add: {field} has {len(values)} entries; "
+                                 f"expected one per agent ({', '.join(s.name for s in specs)})")
+            parts = []
+            for spec, value, size in zip(specs, values, sizes[field]):
+                try:
+                    value = (_action_vector(spec, value) if field == "actions"
+                             else np.asarray(value, np.float32).reshape(-1))
+                except IndexError:
+                    raise ValueError(f"ReplayBuffer.add: the action {value!r} of agent "
+                                     f"{spec.name!r} is outside Discrete({spec.action_dim})"
+                                     ) from None
+                except (TypeError, ValueError) as error:
+                    raise ValueError(f"ReplayBuffer.add: the {field} {value!r} of agent "
+                                     f"{spec.name!r} is not a number or an array of numbers "
+                                     f"({error})") from None
+                if value.shape != (size,):
+                    what = (f"a Discrete({spec.action_dim}) action is an int or "
+                            f"{spec.action_dim} values" if field == "actions" and spec.discrete
+                            else f"{size} value{'s' * (size != 1)}")
+                    raise ValueError(f"ReplayBuffer.add: the {field} of agent {spec.name!r} "
+                                     f"has {value.shape[0]} values; expected {what}")
+                parts.append(value)
+            blocks[field] = np.concatenate(parts)[None]
+        self.add_packed(self.layout.pack(**{**blocks, "alive": np.ones((1, len(specs)))}),
+                        np.asarray(alive, bool)[None])
 
     def add_packed(self, rows: np.ndarray, alive: np.ndarray) -> None:
         """Stores B transitions at once.
@@ -148,12 +209,27 @@ class ReplayBuffer:
           rows: [B, layout.width] packed transitions; their ``alive`` columns
             are ignored and rewritten from ``alive``.
           alive: [B, num_agents] bool: which agents acted in each transition.
+
+        Raises:
+          ValueError: ``rows`` is not [B, layout.width] or ``alive`` is not
+            [B, num_agents].
+          FloatingPointError: a row holds a NaN or an infinity (the message
+            names the transition, the agent and the field).
         """
         rows = np.asarray(rows, np.float32)
         alive = np.asarray(alive, bool)
         layout = self.layout
+        if rows.ndim != 2 or rows.shape[1] != layout.width:
+            raise ValueError(self._row_shape_message(rows.shape))
+        if alive.shape != (rows.shape[0], len(self.specs)):
+            raise ValueError(f"ReplayBuffer.add_packed: alive has shape {alive.shape}; expected "
+                             f"({rows.shape[0]}, {len(self.specs)}), one flag per transition "
+                             "and agent")
+        if not math.isfinite(rows.sum(dtype=np.float64)):
+            self._check_finite(rows, alive)
         if not alive.all():
-            rows = rows * alive[:, layout.column_agent]  # a dead agent is zeros everywhere...
+            # A dead agent is zeros everywhere (whatever its columns held)...
+            rows = np.where(alive[:, layout.column_agent], rows, np.float32(0))
             rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
         count = rows.shape[0]
         if count > self.capacity:  # only the newest fit
@@ -171,6 +247,31 @@ class ReplayBuffer:
             self._data[index, layout.scalar_columns("alive")] = alive
         self._pointer = (start + count) % self.capacity
         self._size = min(self._size + count, self.capacity)
+
+    def _row_shape_message(self, shape) -> str:
+        layout = self.layout
+        blocks = ", ".join(f"{field} {sum(s.stop - s.start for s in layout.slices[field])}"
+                           for field in layout.COLUMNS)
+        got = f"{shape[1]} columns" if len(shape) == 2 else f"shape {tuple(shape)}"
+        return (f"ReplayBuffer.add_packed: rows have {got}, but this buffer's transitions "
+                f"have {layout.width} ({blocks}; agents "
+                + ", ".join(f"{s.name} obs {s.obs_dim} action {s.action_dim}"
+                            for s in self.specs)
+                + "); were the rows packed for other agents' sizes?")
+
+    def _check_finite(self, rows: np.ndarray, alive: np.ndarray) -> None:
+        """Raises the FloatingPointError that names the first non-finite value's agent and field."""
+        layout = self.layout
+        for index, row in enumerate(rows):
+            for field in layout.COLUMNS:
+                for spec, columns, acted in zip(self.specs, layout.slices[field], alive[index]):
+                    values = row[columns]
+                    if acted and not np.isfinite(values).all():
+                        raise FloatingPointError(
+                            f"ReplayBuffer: the {field} of agent {spec.name!r} in transition "
+                            f"{index} of {len(rows)} is not finite ({values.tolist()}); a NaN or "
+                            "an infinity in the buffer would reach every update, so it is refused")
+        # Only agents that had left the episode hold non-finite values: they are zeroed below.
 
     def sample_packed(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """Draws ``batch_size`` distinct transitions uniformly at random: [B, layout.width].
@@ -223,9 +324,38 @@ class ReplayBuffer:
             self._pointer = int(data["pointer"])
 
 
+def buffer_bytes(specs: Sequence[AgentSpec], capacity: int) -> int:
+    """The bytes a ``ReplayBuffer`` of ``capacity`` transitions for ``specs`` allocates."""
+    return int(capacity) * TransitionLayout(specs).width * np.dtype(np.float32).itemsize
+
+
+def max_transitions(specs: Sequence[AgentSpec], memory: int) -> int:
+    """How many transitions of ``specs`` fit in ``memory`` bytes (rounded down)."""
+    return int(memory) // (TransitionLayout(specs).width * np.dtype(np.float32).itemsize)
+
+
+def physical_memory() -> Optional[int]:
+    """The machine's physical memory in bytes, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def format_bytes(count: float) -> str:
+    """``3.2 GiB``: a byte count for a message."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} PiB"
+
+
 def _action_vector(spec: AgentSpec, action) -> np.ndarray:
     """An int (Discrete) becomes a one-hot vector; vectors pass through."""
     action = np.asarray(action, np.float32)
     if spec.discrete and action.ndim == 0:
+        if not (np.isfinite(action) and 0 <= int(action) < spec.action_dim):
+            raise IndexError(f"{action} is outside Discrete({spec.action_dim})")
         return np.eye(spec.action_dim, dtype=np.float32)[int(action)]
     return action.reshape(-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Optional
 
 from tf_maddpg.algorithms.registry import algorithm_of
@@ -55,20 +56,30 @@ def train(config: RunConfig, scenario: EnvSource = "simple_adversary_v3", *,
     if resume and not out_dir:
         raise ValueError("resume=True needs out_dir, the folder of the run to continue")
     algorithm = algorithm_of(config)
-    make_storage, loop = LOOPS[algorithm.loop]
-    run_info = folder.prepare_run_folder(out_dir, config, scenario, env_kwargs, resume, overwrite)
-    if run_info is not None:
-        env_kwargs = run_info.env_kwargs
-    with build_vec_env(scenario, config.episode_length, env_kwargs, config.num_envs,
-                       config.env_workers) as env:
+    with folder.RunLock(out_dir) if out_dir else contextlib.nullcontext():
+        run_info = folder.prepare_run_folder(out_dir, config, scenario, env_kwargs, resume,
+                                             overwrite)
         if run_info is not None:
-            folder.check_same_agents(out_dir, run_info.specs, env.specs)
-        session = TrainingSession(algorithm, config, env, make_storage(env.specs, config),
-                                  out_dir, verbose)
-        if resume:
-            session.restore()
-        else:
-            session.start(scenario if isinstance(scenario, str) else None, env_kwargs)
-        with session.running():
-            loop(session)
-        return session.result()
+            env_kwargs = run_info.env_kwargs
+        # A run stopped before its first checkpoint has nothing to resume: it starts again.
+        restore = resume and folder.has_checkpoint(out_dir)
+        make_storage, loop = LOOPS[algorithm.loop]
+        with build_vec_env(scenario, config.episode_length, env_kwargs, config.num_envs,
+                           config.env_workers, config.env_backend) as env:
+            if run_info is not None:
+                folder.check_same_agents(out_dir, run_info.specs, env.specs)
+            name = scenario if isinstance(scenario, str) else None
+            session = TrainingSession(algorithm, config, env, make_storage(env.specs, config),
+                                      out_dir, verbose, title=run_title(name, env_kwargs, config))
+            session.begin(restore, name, env_kwargs)
+            with session.running():
+                loop(session)
+            return session.result()
+
+
+def run_title(scenario: Optional[str], env_kwargs: Optional[dict], config: RunConfig) -> str:
+    """``simple_spread_v3 (N=4), matd3, seed 0``: what a run is, for its plot."""
+    options = ", ".join(f"{k}={v}" for k, v in sorted((env_kwargs or {}).items())
+                        if k != "render_mode")
+    return (f"{scenario or 'custom environment'}{f' ({options})' if options else ''}, "
+            f"{config.algo}, seed {config.seed}")

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from tf_maddpg.runs import folder
+from tf_maddpg.runs.atomic import replacing
 from tf_maddpg.runs.metrics import MetricsCSV, metric_columns
 from tf_maddpg.runs.plots import plot_returns
 
@@ -22,12 +23,14 @@ class RunLog:
       out_dir: the run folder, or None (then only the bar and the table).
       names: the agents, in order.
       verbose: show the bar (on a terminal) and print the table.
+      title: the title of returns.png (scenario, algorithm, seed).
     """
 
-    def __init__(self, out_dir, names, verbose):
+    def __init__(self, out_dir, names, verbose, title=None):
         self.out_dir = out_dir
         self.names = names
         self.verbose = verbose
+        self.title = title
         self.csv = None
         self.writer = None
         self.bar = None
@@ -35,12 +38,14 @@ class RunLog:
         self.latest = ""
 
     def open(self, history):
+        """Starts the run folder's logs from ``history`` (a resumed run's rows, from its
+        checkpoint): metrics.csv and returns.png are written anew from them."""
         if not self.out_dir:
             return
-        columns = metric_columns(self.names)
-        self.csv = MetricsCSV(os.path.join(self.out_dir, folder.METRICS_FILE), columns)
-        for row in history:
-            self.csv.write({k: row.get(k, math.nan) for k in columns})
+        self.csv = MetricsCSV(os.path.join(self.out_dir, folder.METRICS_FILE),
+                              metric_columns(self.names), history)
+        if history:
+            self.plot(history)
         self.writer = tf.summary.create_file_writer(
             os.path.join(self.out_dir, folder.TENSORBOARD_DIR))
 
@@ -64,10 +69,15 @@ class RunLog:
             (self.bar.write if self.bar is not None else print)(message)
             sys.stdout.flush()
 
+    def plot(self, history):
+        """Redraws returns.png (under a temporary name, then renamed)."""
+        with replacing(os.path.join(self.out_dir, folder.PLOT_FILE)) as temporary:
+            plot_returns(history, temporary, title=self.title)
+
     def evaluation(self, row, history, rate):
         if self.csv:
             self.csv.write(row)
-            plot_returns(history, os.path.join(self.out_dir, folder.PLOT_FILE))
+            self.plot(history)
             with self.writer.as_default(step=int(row["env_steps"])):
                 for key, value in row.items():
                     if key.startswith(("return/", "loss/")) and math.isfinite(value):

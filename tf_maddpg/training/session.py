@@ -19,13 +19,12 @@ from typing import Dict, Iterator, List, Optional
 import keras
 
 from tf_maddpg.algorithms.base import Algorithm
-from tf_maddpg.config import RunConfig
+from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig
 from tf_maddpg.envs.vec_env import VecEnv
 from tf_maddpg.runs import folder
 from tf_maddpg.runs.actors import save_actors
-from tf_maddpg.runs.checkpoint import Progress, TrainingCheckpoint
-from tf_maddpg.runs.metrics import read_metrics
-from tf_maddpg.runs.plots import plot_returns
+from tf_maddpg.runs.atomic import replacing, replacing_files_in
+from tf_maddpg.runs.checkpoint import CheckpointError, Progress, TrainingCheckpoint
 from tf_maddpg.seeding import RunSeeds
 from tf_maddpg.training.evaluation import evaluate
 from tf_maddpg.training.interrupt import StopOnCtrlC
@@ -90,7 +89,7 @@ class TrainingSession:
     """
 
     def __init__(self, algorithm: Algorithm, config: RunConfig, env: VecEnv, storage,
-                 out_dir: Optional[str], verbose: bool):
+                 out_dir: Optional[str], verbose: bool, title: Optional[str] = None):
         self.config = config
         self.env = env
         self.out_dir = out_dir
@@ -120,26 +119,59 @@ class TrainingSession:
             self.checkpoint = TrainingCheckpoint(
                 os.path.join(out_dir, folder.CHECKPOINT_DIR), self.learner, self.policy, storage,
                 {"replay": self.replay_rng, "exploration": self.policy.rng})
-        self.log = RunLog(out_dir, self.names, verbose)
+        self.log = RunLog(out_dir, self.names, verbose, title)
         self.stop = StopOnCtrlC(self.log.say)
         self._session_start = self._wall_before = self._steps_before = self._eval_before = 0.0
 
     # --- Starting ---------------------------------------------------------------------
 
+    def begin(self, restore: bool, scenario_name: Optional[str],
+              env_kwargs: Optional[dict]) -> None:
+        """``restore()`` a resumed run or ``start()`` a new one.
+
+        Raises:
+          RunWriteError: the run folder could not be written (the message
+            names the last good checkpoint).
+        """
+        try:
+            if restore:
+                self.restore()
+            else:
+                self.start(scenario_name, env_kwargs)
+        except OSError as error:
+            raise RunWriteError(f"{_describe(error)}; {self._kept_checkpoint()}") from None
+
     def start(self, scenario_name: Optional[str], env_kwargs: Optional[dict]) -> None:
-        """A fresh run: writes config.json and run.json, opens metrics.csv."""
+        """A fresh run: clears what an earlier run left in the folder (``--overwrite``,
+        only now that this run has started), writes config.json and run.json."""
         if self.out_dir:
+            folder.clear_run(self.out_dir)
+            folder.remove_debris(self.out_dir)
             folder.write_run_files(self.out_dir, scenario_name, env_kwargs, self.env.specs,
                                    self.config)
         self.log.open(history=[])
 
     def restore(self) -> None:
-        """A resumed run: restores the newest readable checkpoint and the metrics up to it."""
-        self.progress = self.updater.progress = self.checkpoint.restore()
+        """A resumed run: restores the newest readable checkpoint, then rebuilds the side
+        files (metrics.csv, returns.png, config.json, run.json) from it.
+
+        Raises:
+          RunFolderError: config.json was edited since the checkpoint was written.
+        """
+        folder.remove_debris(self.out_dir)
+        self.progress, self.history, saved = self.checkpoint.restore()
+        self.updater.progress = self.progress
         self.saved_episode = self.progress.episode
-        self.history = [row for row in read_metrics(os.path.join(self.out_dir,
-                                                                 folder.METRICS_FILE))
-                        if row["episode"] <= self.progress.episode]
+        if self.config.num_episodes < self.progress.episode:
+            raise folder.RunFolderError(
+                f"{self.out_dir} is at episode {self.progress.episode} already; num_episodes "
+                f"({self.config.num_episodes}) is the new total and must not be smaller")
+        changed = _changed_fields(saved, self.config.to_dict())
+        if changed:
+            raise folder.RunFolderError(
+                f"{os.path.join(self.out_dir, folder.CONFIG_FILE)} differs from the "
+                f"configuration the run was trained with: {', '.join(changed)}; put those "
+                "values back to resume it, or start a new run to change them")
         info = folder.read_run(self.out_dir)
         folder.write_run_files(self.out_dir, info.scenario, info.env_kwargs, self.env.specs,
                                self.config)
@@ -194,15 +226,22 @@ class TrainingSession:
             self.updater.wait()
         except FloatingPointError as error:
             raise FloatingPointError(f"{error} {self._kept_checkpoint()}") from None
+        except (OSError, CheckpointError) as error:  # a full disk, a folder gone read-only
+            reason = error if isinstance(error, CheckpointError) else _describe(error)
+            raise RunWriteError(f"{reason}; {self._kept_checkpoint()}") from None
         except KeyboardInterrupt:
             self.log.say(f"stopped at once: {self._kept_checkpoint()}")
             raise
         finally:
             self.log.close_bar()
             self.updater.close()  # an update in flight ends before anything else
-        if self.checkpoint and self.saved_episode != progress.episode:
-            self.save_checkpoint()
-        self._finish(self.stop.requested)
+        try:
+            if self.checkpoint and self.saved_episode != progress.episode:
+                self.save_checkpoint()
+            self._finish(self.stop.requested)
+        except (OSError, CheckpointError) as error:
+            reason = error if isinstance(error, CheckpointError) else _describe(error)
+            raise RunWriteError(f"{reason}; {self._kept_checkpoint()}") from None
         self.policy.sync()  # the trained weights, for whoever uses the returned policy
 
     def result(self) -> TrainingResult:
@@ -234,9 +273,9 @@ class TrainingSession:
     def save_checkpoint(self) -> None:
         """A checkpoint of everything, and the actors' .keras files beside it."""
         self.updater.wait()
-        self.checkpoint.save(self.progress)
-        save_actors(self.learner.actors, self.env.specs,
-                    os.path.join(self.out_dir, folder.ACTORS_DIR))
+        self.checkpoint.save(self.progress, self.history, self.config.to_dict())
+        with replacing_files_in(os.path.join(self.out_dir, folder.ACTORS_DIR)) as temporary:
+            save_actors(self.learner.actors, self.env.specs, temporary)
         self.saved_episode = self.progress.episode
 
     def _end_round(self, count: int) -> None:
@@ -263,6 +302,7 @@ class TrainingSession:
         return (p.env_steps - self._steps_before) / max(seconds, 1e-9)
 
     def _kept_checkpoint(self) -> str:
+        # Said when a run stops early: which checkpoint a --resume starts from.
         if not self.checkpoint:
             return "(no output folder, so no checkpoint)."
         if self.saved_episode is None:
@@ -274,14 +314,36 @@ class TrainingSession:
         if not self.out_dir:
             return
         if self.history:
-            plot_returns(self.history, os.path.join(self.out_dir, folder.PLOT_FILE))
+            self.log.plot(self.history)
         if interrupted:
             self.log.say(f"stopped at episode {self.progress.episode}, checkpoint saved; "
                          f"continue with: tf-maddpg train --resume {self.out_dir}")
             return
         from tf_maddpg.export import export_actors
 
-        export_actors(self.learner.actors, self.env.specs,
-                      os.path.join(self.out_dir, folder.SAVED_MODEL_DIR))
+        info = folder.read_run(self.out_dir)
+        with replacing(os.path.join(self.out_dir, folder.SAVED_MODEL_DIR)) as temporary:
+            export_actors(self.learner.actors, self.env.specs, temporary, scenario=info.scenario,
+                          env_kwargs=info.env_kwargs)
         self.log.say(f"done: metrics, plot, checkpoints, actors and SavedModels are in "
                      f"{self.out_dir}")
+
+
+class RunWriteError(CheckpointError):
+    """A run's files could not be written (a full disk, a folder made read-only); the
+    message names the last good checkpoint."""
+
+
+def _describe(error: OSError) -> str:
+    where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+    return f"{error.strerror or error}{where}"
+
+
+def _changed_fields(saved: Optional[dict], current: dict) -> List[str]:
+    """``name (checkpoint value -> config.json value)`` for each field that differs,
+    the fields a resume may change left out."""
+    if saved is None:
+        return []
+    return [f"{k} ({saved.get(k)!r} in the checkpoint, {current.get(k)!r} now)"
+            for k in sorted(set(saved) | set(current))
+            if k not in RESUMABLE_FIELDS and saved.get(k) != current.get(k)]

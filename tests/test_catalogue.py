@@ -1,0 +1,374 @@
+"""The catalogue of bad input: every case gives one clear line and the right exit status.
+
+Exit status 2: the command line itself is wrong (an option's value, a file or
+folder it names). Exit status 1: a run folder cannot be used. Never a
+traceback. Library cases (non-finite values, wrong shapes) raise one exception
+whose message names the agent and the field.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from tf_maddpg import AgentSpec, EnvAdapter, ReplayBuffer, make_env
+from tf_maddpg.cli import main
+
+FAST = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
+        "--minimal-size", "32", "--update-interval", "10", "--hidden-sizes", "16",
+        "--checkpoint-interval", "2", "--episode-length", "10"]
+
+
+def cli(capsys, *argv):
+    """Runs the command in-process: (exit status, stdout, stderr)."""
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def check_error(result, status, *fragments):
+    """The exit status, every fragment in stderr, one error line, no traceback."""
+    got, out, err = result
+    assert got == status, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert "Traceback" not in out + err
+    assert len([line for line in err.splitlines() if ": error: " in line]) == 1, err
+    if status == 2:
+        assert "--help` for the options" in err  # a hint, not the whole usage
+        assert "usage:" not in err
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Every case runs in a fresh folder, so a default run folder lands there."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A 4-episode simple_spread_v3 N=2 run (checkpoints at 2 and 4)."""
+    out = tmp_path_factory.mktemp("catalogue") / "spread"
+    status = main(["train", "simple_spread_v3", "--env-arg", "N=2", *FAST, "--quiet",
+                   "--out", str(out)])
+    assert status == 0
+    return out
+
+
+def copy_run(run_dir, tmp_path, name="copy"):
+    copy = tmp_path / name
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns(".lock"))
+    return copy
+
+
+def edit_run_json(run, **changes):
+    path = run / "run.json"
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+# --- Scenario options that mpe2 rejects deep inside -------------------------------------------
+
+@pytest.mark.parametrize("argument, fragment", [
+    ("N=0", "simple_spread_v3 cannot run with --env-arg N=0: mpe2 fails with"),
+    ("N=-2", "--env-arg N=-2: simple_spread_v3's N is a count; give an integer >= 0"),
+    ("local_ratio=5.0", "simple_spread_v3 cannot run with --env-arg local_ratio=5.0: mpe2 "
+                        "fails with AssertionError: local_ratio is a proportion"),
+])
+def test_scenario_options_that_mpe2_rejects(capsys, argument, fragment):
+    check_error(cli(capsys, "train", "simple_spread_v3", "--env-arg", argument), 2, fragment)
+
+
+# --- Config files, output folders --------------------------------------------------------------
+
+def test_a_binary_config_file(capsys, tmp_path):
+    config = tmp_path / "config.bin"
+    config.write_bytes(bytes(range(256)) * 4)
+    check_error(cli(capsys, "train", "simple_v3", "--config", config), 2,
+                f"--config {config} is not a text file; it must be YAML or JSON")
+
+
+def test_out_on_a_file(capsys, tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    check_error(cli(capsys, "train", "simple_v3", "--out", target), 2,
+                f"--out {target} is a file, not a folder")
+    check_error(cli(capsys, "train", "simple_v3", "--out", target / "run"), 2,
+                f"{target} is a file, so no folder can be made there")
+
+
+def read_only_folder(tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if not os.access(folder, os.W_OK):
+        return folder / "run"
+    # root writes anywhere it has permission bits for; sysfs refuses even root
+    if os.path.isdir("/sys") and not os.access("/sys/tf_maddpg_catalogue", os.F_OK):
+        try:
+            os.mkdir("/sys/tf_maddpg_catalogue")
+        except OSError:
+            return "/sys/tf_maddpg_catalogue/run"
+    pytest.skip("no read-only folder available to this user")
+
+
+def test_out_on_a_read_only_folder(capsys, tmp_path):
+    target = read_only_folder(tmp_path)
+    try:
+        check_error(cli(capsys, "train", "simple_v3", "--out", target), 2,
+                    f"--out {target}: cannot write there (")
+    finally:
+        (tmp_path / "read_only").chmod(0o700)
+
+
+# --- Seeds, buffer sizes -----------------------------------------------------------------------
+
+def test_seeds_at_or_above_2_to_the_32(capsys):
+    check_error(cli(capsys, "train", "simple_v3", "--seed", 2**32), 2,
+                "--seed 4294967296 is invalid: expected an integer in [0, 4294967295]")
+
+
+@pytest.mark.parametrize("size", ["1e13", "10000000000000"])
+def test_a_huge_buffer_size(capsys, size):
+    check_error(cli(capsys, "train", "simple_v3", "--buffer-size", size), 2,
+                "--buffer-size 10000000000000: the replay buffer would need",
+                "more than this machine's", "lower --buffer-size")
+
+
+def test_a_huge_buffer_is_refused_by_the_buffer_itself():
+    with pytest.raises(MemoryError, match=r"buffer_size=10000000000000: the replay buffer "
+                                          r"would need 5\d\d\.\d TiB"):
+        ReplayBuffer(make_env("simple_v3").specs, 10**13)
+
+
+# --- evaluate, export, plot on runs ------------------------------------------------------------
+
+def test_evaluate_seed_minus_one(capsys, run_dir):
+    check_error(cli(capsys, "evaluate", run_dir, "--seed", "-1"), 2,
+                "argument --seed: a seed is an integer from 0 to 4294967295, not -1")
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"env_kwargs": {"N": 3}}, "simple_spread_v3 with options {N=3} has agents"),
+    ({"scenario": "simple_v3", "env_kwargs": {}}, "simple_v3 with options {} has agents"),
+    ({"env_kwargs": {"N": 0}}, "simple_spread_v3 cannot run with the options {N=0}"),
+    ({"scenario": "simple_nothing_v9"}, "names the scenario 'simple_nothing_v9', which mpe2 "
+                                        "does not have"),
+])
+def test_evaluate_a_run_whose_scenario_or_options_were_edited(capsys, run_dir, tmp_path,
+                                                               changes, fragment):
+    copy = copy_run(run_dir, tmp_path)
+    edit_run_json(copy, **changes)
+    check_error(cli(capsys, "evaluate", copy, "--episodes", "1"), 1, fragment,
+                "was run.json edited?")
+
+
+def test_export_out_on_a_file(capsys, run_dir, tmp_path):
+    target = tmp_path / "exported.txt"
+    target.write_text("x")
+    check_error(cli(capsys, "export", run_dir, "--out", target), 2,
+                f"--out {target} is a file; export writes a folder")
+
+
+def test_a_garbage_keras_file(capsys, run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    (copy / "actors" / "agent_0.keras").write_bytes(b"garbage")
+    for command in (["evaluate", copy, "--episodes", "1"],
+                    ["export", copy, "--out", tmp_path / "e"]):
+        status, out, err = cli(capsys, *command)
+        check_error((status, out, err), 1, "agent_0.keras is not a .keras file")
+        assert "File not found" not in err
+
+
+def test_plot_of_a_truncated_csv(capsys, run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    text = (copy / "metrics.csv").read_text()
+    (copy / "metrics.csv").write_text(text[: len(text) - len(text.splitlines()[-1]) // 2 - 1])
+    check_error(cli(capsys, "plot", copy, "--out", tmp_path / "p.png"), 1,
+                "metrics.csv line 3 has", "fields (the file is cut short)")
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (bytes(range(128, 256)), "is not a metrics CSV: it is not text"),
+    (b"<html>not a csv</html>\n1,2\n", "is not a metrics CSV: its first line"),
+    (b"episode,return/agent_0\n2,abc\n", "metrics.csv line 2: return/agent_0='abc' is not a "
+                                         "number"),
+])
+def test_plot_of_a_non_csv(capsys, run_dir, tmp_path, content, fragment):
+    copy = copy_run(run_dir, tmp_path)
+    (copy / "metrics.csv").write_bytes(content)
+    check_error(cli(capsys, "plot", copy, "--out", tmp_path / "p.png"), 1, fragment)
+
+
+# --- Resuming ------------------------------------------------------------------------------------
+
+def test_resume_with_fewer_episodes_than_the_run_has(capsys, run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    config = (copy / "config.json").read_bytes()
+    check_error(cli(capsys, "train", "--resume", copy, "--episodes", "2"), 2,
+                f"{copy} is at episode 4 already, and --episodes gives the new total: pass "
+                "more than 4 (e.g. --episodes 8)")
+    check_error(cli(capsys, "train", "--resume", copy), 2,
+                f"{copy} has finished its 4 episodes; to train further give a larger total")
+    assert (copy / "config.json").read_bytes() == config  # not rewritten
+
+
+def test_resume_with_overwrite(capsys, run_dir):
+    check_error(cli(capsys, "train", "--resume", run_dir, "--overwrite"), 2,
+                "--overwrite cannot be combined with --resume")
+
+
+# --- Non-finite values and wrong shapes where they enter ---------------------------------------
+
+class NaNObservationEnv(ParallelEnv):
+    """Two agents; 'b' observes NaN on the second step, or the wrong size with ``wrong_size``."""
+
+    metadata = {"name": "nan_obs_v0"}
+
+    def __init__(self, wrong_size=False):
+        self.possible_agents = ["a", "b"]
+        self.agents = []
+        self.wrong_size = wrong_size
+        self.t = 0
+
+    def observation_space(self, agent):
+        return spaces.Box(-np.inf, np.inf, (3,), np.float32)
+
+    def action_space(self, agent):
+        return spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def reset(self, seed=None, options=None):
+        self.agents, self.t = list(self.possible_agents), 0
+        return {a: np.zeros(3, np.float32) for a in self.agents}, {a: {} for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        obs = {a: np.full(3, float(self.t), np.float32) for a in self.agents}
+        if self.t == 2:
+            obs["b"] = np.zeros(4, np.float32) if self.wrong_size else np.array([0, np.nan, 0])
+        return (obs, {a: 0.0 for a in self.agents}, {a: False for a in self.agents},
+                {a: False for a in self.agents}, {a: {} for a in self.agents})
+
+
+def test_a_nan_box_action_is_refused_by_step_and_step_packed():
+    env = make_env("simple_spread_v3", continuous_actions=True)
+    env.reset(seed=0)
+    with pytest.raises(FloatingPointError, match="agent 'agent_1': its action is not finite "
+                                                 r"\(nan at index 2\)"):
+        env.step([np.zeros(5), np.array([0, 0, np.nan, 0, 0]), np.zeros(5)])
+    env.reset_packed(seed=0)
+    actions = np.zeros(env.action_width, np.float32)
+    actions[12] = np.inf  # agent_2's third value
+    with pytest.raises(FloatingPointError, match="agent 'agent_2': its action is not finite "
+                                                 r"\(inf at index 2\)"):
+        env.step_packed(actions)
+    good = env.step_packed(np.full(env.action_width, 0.5, np.float32))
+    assert np.isfinite(good.obs).all()  # nothing leaked into the environment
+
+
+def test_a_nan_discrete_action_is_refused_too():
+    env = make_env("simple_adversary_v3")
+    env.reset(seed=0)
+    with pytest.raises(FloatingPointError, match="agent 'adversary_0'"):
+        env.step([np.full(5, np.nan), 0, 0])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_nan_observation_is_refused_with_the_agent(packed):
+    env = EnvAdapter(NaNObservationEnv())
+    if packed:
+        env.reset_packed()
+        env.step_packed(np.zeros(4, np.float32))
+        with pytest.raises(FloatingPointError, match="agent 'b': the environment's step"):
+            env.step_packed(np.zeros(4, np.float32))
+    else:
+        env.reset()
+        env.step([np.zeros(2), np.zeros(2)])
+        with pytest.raises(FloatingPointError, match=r"agent 'b'.*non-finite observation "
+                                                     r"\(nan at index 1\)"):
+            env.step([np.zeros(2), np.zeros(2)])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_observation_of_the_wrong_size_names_the_agent(packed):
+    env = EnvAdapter(NaNObservationEnv(wrong_size=True))
+    (env.reset_packed if packed else env.reset)()
+    step = ((lambda: env.step_packed(np.zeros(4, np.float32))) if packed
+            else (lambda: env.step([np.zeros(2), np.zeros(2)])))
+    step()
+    with pytest.raises(ValueError, match=r"agent 'b': the environment's step\(\) returned an "
+                                         r"observation of shape \(4,\), but its observation "
+                                         r"space has shape \(3,\)"):
+        step()
+
+
+def test_a_packed_action_row_of_the_wrong_width():
+    env = make_env("simple_adversary_v3")
+    env.reset_packed(seed=0)
+    with pytest.raises(ValueError, match=r"step_packed\(\) needs one packed action row of 15 "
+                                         r"values \(agents adversary_0 5, agent_0 5, agent_1 5\)"):
+        env.step_packed(np.zeros(14, np.float32))
+
+
+SPECS = (AgentSpec("a", 3, 4, True), AgentSpec("b", 2, 2, False, (-1.0, -1.0), (1.0, 1.0)))
+
+
+def transition(**changes):
+    values = dict(obs=[np.zeros(3), np.zeros(2)], actions=[1, np.zeros(2)], rewards=[0.0, 0.0],
+                  next_obs=[np.zeros(3), np.zeros(2)], terminated=[False, False],
+                  alive=[True, True])
+    values.update(changes)
+    return values
+
+
+def test_the_buffer_refuses_non_finite_values_with_agent_and_field():
+    buffer = ReplayBuffer(SPECS, 8)
+    with pytest.raises(FloatingPointError, match="the next_obs of agent 'b' in transition 0"):
+        buffer.add(**transition(next_obs=[np.zeros(3), [np.nan, 0.0]]))
+    with pytest.raises(FloatingPointError, match="the rewards of agent 'a'"):
+        buffer.add(**transition(rewards=[np.inf, 0.0]))
+    rows = np.zeros((3, buffer.layout.width), np.float32)
+    rows[2, buffer.layout.slices["actions"][1].start] = np.nan
+    with pytest.raises(FloatingPointError, match="the actions of agent 'b' in transition 2 of 3"):
+        buffer.add_packed(rows, np.ones((3, 2), bool))
+    assert len(buffer) == 0  # nothing was stored
+
+
+def test_the_buffer_names_the_agent_and_field_of_a_wrong_shape():
+    buffer = ReplayBuffer(SPECS, 8)
+    with pytest.raises(ValueError, match="the obs of agent 'a' has 4 values; expected 3"):
+        buffer.add(**transition(obs=[np.zeros(4), np.zeros(2)]))
+    with pytest.raises(ValueError, match="the actions of agent 'b' has 3 values; expected 2"):
+        buffer.add(**transition(actions=[1, np.zeros(3)]))
+    with pytest.raises(ValueError, match=r"the action 7 of agent 'a' is outside Discrete\(4\)"):
+        buffer.add(**transition(actions=[7, np.zeros(2)]))
+    with pytest.raises(ValueError, match=r"rewards has 1 entries; expected one per agent \(a, b\)"):
+        buffer.add(**transition(rewards=[0.0]))
+    with pytest.raises(ValueError, match="rows have 21 columns, but this buffer's transitions "
+                                         r"have 22 \(obs 5, actions 6"):
+        buffer.add_packed(np.zeros((1, 21)), np.ones((1, 2), bool))
+
+
+# --- A real process: one line, no traceback, no TensorFlow noise --------------------------------
+
+def test_a_failing_command_in_a_real_process_prints_one_line(run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    (copy / "actors" / "agent_1.keras").write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-m", "tf_maddpg", "evaluate", str(copy)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"tf-maddpg evaluate: error: {copy}/actors/agent_1.keras is not a .keras file (a "
+        ".keras file is a zip archive; this one is empty): it is damaged or was replaced "
+        "(actors are saved with every checkpoint)"]
