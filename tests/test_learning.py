@@ -9,22 +9,22 @@ so a threshold can be tight and still never flaky. It exercises everything
 MADDPG adds to DDPG: two actors, two centralised critics that read both
 agents' observations and actions, and the sequential update.
 
-Why this threshold. With the reference settings, measured on 2 CPU cores:
-a uniformly random policy scores -23 per agent on the evaluation episodes,
+Why this threshold. With the reference settings, measured on 2 CPU cores
+(seeds drawn with tf_maddpg.seeding, the batched mpe2 backend, 100
+evaluation episodes): a uniformly random policy scores about -23 per agent,
 untrained actors -30 to -42; after 1,600 episodes seeds 0, 1, 2 and 3
-score -14.6 to -15.6 on 20 evaluation episodes, seed 0 -15.3 on the 100
-used here. -19 sits 4 above random and 3.4 under the worst of those seeds.
-Broken updates end far from it (same seed and schedule; run them with
-``python tests/break_the_update.py KIND``): the actor loss with its sign
-flipped -48.0; the actor taking its own action from the batch, so that no
-critic gradient reaches it, -25.6; the critic trained with every reward set
-to zero -36.7.
+score -14.73, -13.69, -14.70 and -14.83 (seed 0 on the mpe2 backend: -14.73
+as well, the two backends being equal). -19 sits 4 above random and 4.2
+under the worst of those seeds. Broken updates end far from it (same seed
+and schedule; run them with ``python tests/break_the_update.py KIND``): the
+actor loss with its sign flipped -45.9; the actor taking its own action
+from the batch, so that no critic gradient reaches it, -27.4; the critic
+trained with every reward set to zero -42.7.
 
 The same threshold holds with ``async_update`` (the policy acting one
-update behind): seeds 0 and 1 score -15.2 and -16.1 (-15.3 and -15.7
-without it); actor_sign -48.0, zero_reward -36.9.
+update behind): seeds 1, 2 and 3 score -13.64, -14.96 and -14.24.
 
-It takes about 15 seconds here (1,600 episodes, 400 updates).
+Both runs take about 17 seconds here (1,600 episodes, 400 updates each).
 """
 
 import pytest

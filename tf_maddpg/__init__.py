@@ -19,6 +19,7 @@ _EXPORTS = {
     "tf_maddpg.algorithms.registry": ("ALGORITHMS", "config_from_dict"),
     "tf_maddpg.envs": ("AgentSpec", "EnvAdapter", "StepResult", "VecEnv", "known_scenarios",
                        "make_env"),
+    "tf_maddpg.envs.batched_mpe": ("make_batched_env",),
     "tf_maddpg.export": ("export_actors", "load_exported"),
     "tf_maddpg.networks.mlp": ("make_actor", "make_critic"),
     "tf_maddpg.render": ("record_gif",),
