@@ -1,0 +1,73 @@
+"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs, compare.
+
+Every algorithm of the registry (``tf_maddpg.algorithms.registry``) trains
+with ``--algo NAME``; its configuration's fields are the options of ``train``.
+
+    tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
+    tf-maddpg train simple_spread_v3 --algo matd3 --env-arg N=4 --env-arg continuous_actions=true
+    tf-maddpg train --resume runs/adv --episodes 8000
+    tf-maddpg evaluate runs/adv --episodes 100 --render adv.gif --render-episodes 3
+    tf-maddpg export runs/adv --out exported/adv
+    tf-maddpg plot runs/adv runs/adv1 --out returns.png
+    tf-maddpg list-envs
+
+Exit status: 0 done; 1 a run failed, or a run folder (RUN_DIR) cannot be used
+(the message says why); 2 bad command-line input: an unknown option, a value
+out of range, a --config file that cannot be read, an output (--out,
+--render) that cannot be written; 130 stopped by Ctrl-C (after saving a
+checkpoint). Every error is one line (with a hint to --help for status 2);
+none prints a traceback.
+
+Everything given on the command line is checked before TensorFlow is
+loaded, so a usage error answers at once. TensorFlow's startup messages are
+hidden unless ``--verbose-tf`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set to
+0 or 1.
+
+The package, one module per idea: ``parser`` (the commands, their options and
+help texts), ``startup`` (TensorFlow kept quiet and unloaded), ``checks``
+(every input, before anything runs), ``commands`` (one function per command),
+``messages`` (the command line's words), ``errors`` (``CommandError``,
+``BadInput``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional, Sequence
+
+from tf_maddpg.cli.checks import (check_scenario, config_from, default_run_dir, env_kwargs_from,
+                                  run_episode, short_run_warnings)
+from tf_maddpg.cli.errors import BadInput, CommandError
+from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
+from tf_maddpg.cli.startup import load_tensorflow, quiet_tensorflow
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the command line; returns the exit status.
+
+    Usage errors (unknown options, bad values) print one line and a hint to
+    stderr and exit with status 2 (``SystemExit``), before TensorFlow is loaded.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if not hasattr(args, "command"):
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.error("give a command: " + ", ".join(_COMMANDS))
+    if extra:
+        args.subparser.error(_unrecognized(args.subparser, extra))
+    args.argv = argv
+    quiet_tensorflow(verbose=args.verbose_tf)
+    try:
+        return args.command(args, args.subparser)
+    except CommandError as error:
+        print(f"tf-maddpg {args.command_name}: error: {error}", file=sys.stderr)
+        if error.exit_status == 2:
+            print(_hint(f"tf-maddpg {args.command_name}"), file=sys.stderr)
+        return error.exit_status
+
+
+__all__: List[str] = ["BadInput", "CommandError", "build_parser", "check_scenario",
+                      "config_from", "default_run_dir", "env_kwargs_from", "load_tensorflow",
+                      "main", "quiet_tensorflow", "run_episode", "short_run_warnings"]

@@ -1,0 +1,349 @@
+"""Every check of the command's input before anything runs: configs (--config and
+the options), scenario options (--env-arg), a new run's folder and length, output
+folders and files, and run folders (RUN_DIR). A failure is a ``BadInput`` or a
+``CommandError`` whose message says what to change."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import glob
+import math
+import os
+import re
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
+from tf_maddpg.cli.errors import BadInput, CommandError
+from tf_maddpg.cli.messages import (_ALL_FIELDS, _cli_words, _describe_specs, _flag, _reason,
+                                    _show, _show_options)
+from tf_maddpg.config import RunConfig
+
+
+# --- Configs and scenario options -------------------------------------------------------
+
+def config_from(file: Optional[str], options: Dict[str, object],
+                algo: Optional[str] = None) -> RunConfig:
+    """The config: defaults, then the fields of ``file`` (YAML/JSON), then ``options``.
+
+    ``algo`` (the --algo option) overrides the file's ``algo``; the default is maddpg.
+
+    Raises:
+      BadInput: the file is unreadable, not text, or names a field that does
+        not exist; a field belongs to another algorithm; or a value is out
+        of range (the message names the option, e.g. ``--gamma 2.0 is invalid``).
+    """
+    from_file = _read_config_file(file) if file else {}
+    values = dict(from_file)
+    values.update(options)
+    if algo:
+        values["algo"] = algo
+    chosen = values.get("algo", "maddpg")
+    if chosen in ALGORITHMS:
+        own = {f.name for f in dataclasses.fields(ALGORITHMS[chosen].config_class)}
+        foreign = sorted(k for k in options if k not in own)
+        if foreign:
+            flags = ", ".join(_flag(k) for k in foreign)
+            owners = sorted({a.name for a in ALGORITHMS.values() for k in foreign
+                             if k in {f.name for f in dataclasses.fields(a.config_class)}})
+            raise BadInput(f"{flags} {'is' if len(foreign) == 1 else 'are'} not an option "
+                           f"of algo {chosen}; "
+                           + " or ".join(f"--algo {o}" for o in owners) + " takes it")
+    try:
+        return config_from_dict(values)
+    except (ValueError, TypeError) as error:
+        raise BadInput(_config_message(str(error), options, from_file, file)) from None
+
+
+def _config_message(message: str, options: dict, from_file: dict, file: Optional[str]) -> str:
+    """A config's ValueError in command-line words: ``--gamma 2.0 is invalid: ...``."""
+    match = re.match(r"^\w+\.(\w+)=.*? is invalid: (.*)$", message, re.DOTALL)
+    if not match:  # a field that the algorithm does not have: only a file can name one
+        return f"--config {file}: {message}" if file else message
+    field, reason = match.groups()
+    if field in options:
+        where = f"{_flag(field)} {_show(options[field])}"
+    elif field in from_file:
+        where = f"{field}: {_show(from_file[field])} in --config {file}"
+    else:
+        default = next((f.default for a in ALGORITHMS.values()
+                        for f in dataclasses.fields(a.config_class) if f.name == field), None)
+        where = f"{_flag(field)} {_show(default)} (the default)"
+    return f"{where} is invalid: {_cli_words(reason)}"
+
+
+def _read_config_file(path: str) -> dict:
+    import yaml  # YAML is a superset of JSON: one parser reads both
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as error:
+        raise BadInput(f"cannot read --config {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, yaml.reader.ReaderError):
+        raise BadInput(f"--config {path} is not a text file; it must be YAML or JSON "
+                       "(e.g. a config.json of an earlier run)") from None
+    except yaml.YAMLError as error:
+        first = " ".join(str(error).split())
+        raise BadInput(f"--config {path} is not valid YAML or JSON: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadInput(f"--config {path} must hold a mapping of config fields, "
+                       f"not a {type(data).__name__}")
+    known = set(_ALL_FIELDS) | {"algo"}
+    values = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise BadInput(f"--config {path}: unknown config field {key!r}{hint}; "
+                           f"known fields: {', '.join(sorted(known))}")
+        values[name] = value
+    return values
+
+
+def _config_options(args) -> Dict[str, object]:
+    return {k: v for k, v in vars(args).items() if k in _ALL_FIELDS}
+
+
+def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
+    """The scenario options of repeated --env-arg KEY=VALUE pairs, checked against the scenario.
+
+    Raises:
+      BadInput: a key is not an option of the scenario (the message lists
+        its options), a key is given twice, a value has the wrong type for
+        the option's default, or a count (an integer option) is negative.
+    """
+    from tf_maddpg.envs.mpe import scenario_options
+
+    options = scenario_options(scenario)
+    options.pop("render_mode", None)  # the run renders nothing; evaluate --render does
+    values = {}
+    for key, value in pairs:
+        if key not in options:
+            raise BadInput(f"{scenario} has no option {key!r} (--env-arg); its options: "
+                           + ", ".join(f"{k}={_show(v)}" for k, v in options.items()))
+        if key in values:
+            raise BadInput(f"--env-arg {key} is given twice")
+        default = options[key]
+        expected = (bool if isinstance(default, bool) else
+                    (int,) if isinstance(default, int) else
+                    (int, float) if isinstance(default, float) else None)
+        if expected is not None and (not isinstance(value, expected)
+                                     or (expected is not bool and isinstance(value, bool))):
+            kind = {bool: "true or false", (int,): "an integer"}.get(expected, "a number")
+            raise BadInput(f"--env-arg {key}={value!r}: {scenario}'s {key} takes {kind} "
+                           f"(default {_show(default)})")
+        if expected == (int,) and value < 0:
+            raise BadInput(f"--env-arg {key}={value}: {scenario}'s {key} is a count; give an "
+                           f"integer >= 0 (default {_show(default)})")
+        if isinstance(default, float) and not math.isfinite(value):
+            raise BadInput(f"--env-arg {key}={value}: give a finite number (default "
+                           f"{_show(default)})")
+        values[key] = float(value) if isinstance(default, float) else value
+    return values
+
+
+def check_scenario(scenario: str, env_kwargs: dict, episode_length: int = 25):
+    """Builds the scenario with its options, resets it and takes one step; returns its specs.
+
+    mpe2 accepts some options that it cannot run with (``N=0``,
+    ``local_ratio=5.0``) and fails deep inside on the first reset or step;
+    this finds out before a run starts.
+
+    Raises:
+      ValueError: the scenario cannot be built, reset or stepped with these
+        options (the message gives mpe2's reason), or it has no agents.
+    """
+    import numpy as np
+
+    from tf_maddpg.envs.mpe import make_env
+
+    try:
+        env = make_env(scenario, max_cycles=episode_length, **env_kwargs)
+    except Exception as error:  # noqa: BLE001 - mpe2 raises whatever its code trips on
+        raise ValueError(_reason(error)) from None
+    try:
+        if not env.agents:
+            raise ValueError("it has no agents")
+        env.reset_packed(seed=0)
+        env.step_packed(np.zeros(env.action_width, np.float32))
+        return list(env.specs)
+    except ValueError as error:
+        raise ValueError(_reason(error)) from None
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(_reason(error)) from None
+    finally:
+        with contextlib.suppress(Exception):
+            env.close()
+
+
+# --- A new run: its folder, its length, its memory ----------------------------------------
+
+def default_run_dir(scenario: str, config: RunConfig, env_kwargs: Optional[dict] = None) -> str:
+    """The run folder of ``train`` without ``--out``: runs/ENV/ALGO[-OPTIONS]/seedSEED.
+
+    The scenario's options are part of the name, so that runs of one scenario
+    with different algorithms or options do not share a folder, e.g.
+    ``runs/simple_spread_v3/maddpg/seed0`` and ``runs/simple_spread_v3/matd3-N4/seed0``.
+    """
+    parts = [config.algo]
+    for key, value in sorted((env_kwargs or {}).items()):
+        if isinstance(value, bool):
+            parts.append(key if value else f"no_{key}")
+        elif isinstance(value, (int, float)):
+            parts.append(f"{key}{value:g}" if isinstance(value, float) else f"{key}{value}")
+        else:
+            parts.append(f"{key}-{re.sub(r'[^A-Za-z0-9_.]+', '_', str(value))}")
+    return os.path.join("runs", scenario, "-".join(parts), f"seed{config.seed}")
+
+
+def short_run_warnings(config: RunConfig) -> List[str]:
+    """What a run of ``config`` will not do because it is too short, one sentence each.
+
+    A run stores at most ``num_episodes * episode_length`` transitions, and
+    updates only once ``minimal_size`` are stored; it evaluates every
+    ``eval_interval`` episodes.
+    """
+    warnings = []
+    stored = config.num_episodes * config.episode_length
+    minimal = getattr(config, "minimal_size", None)
+    if minimal is not None and stored < minimal:
+        enough = -(-minimal // config.episode_length)
+        warnings.append(
+            f"no update will happen: {config.num_episodes} episodes x {config.episode_length} "
+            f"steps store at most {stored} transitions, fewer than --minimal-size {minimal} "
+            f"needed before the first update; give --episodes {enough} or more, or lower "
+            f"--minimal-size (at least --batch-size {config.batch_size})")
+    if config.num_episodes < config.eval_interval:
+        warnings.append(
+            f"no evaluation will happen: one is made every --eval-interval "
+            f"{config.eval_interval} episodes and the run has {config.num_episodes}, so "
+            f"metrics.csv and returns.png stay empty; give --eval-interval "
+            f"{max(1, config.num_episodes // 5)} or more --episodes")
+    return warnings
+
+
+def _check_buffer_memory(config: RunConfig, specs) -> None:
+    size = getattr(config, "buffer_size", None)
+    if size is None:
+        return
+    from tf_maddpg.storage.replay import buffer_bytes, format_bytes, physical_memory
+
+    needed, physical = buffer_bytes(specs, size), physical_memory()
+    if physical is not None and needed > physical:
+        from tf_maddpg.storage.replay import max_transitions
+
+        raise BadInput(f"--buffer-size {size}: the replay buffer would need "
+                       f"{format_bytes(needed)}, more than this machine's "
+                       f"{format_bytes(physical)}; lower --buffer-size (about "
+                       f"{max_transitions(specs, physical // 2)} transitions take half of it)")
+
+
+# --- Output folders and files -------------------------------------------------------------
+
+def _check_writable_folder(path: str, option: Optional[str]) -> None:
+    """Makes sure that ``path`` is, or can become, a folder this process writes to."""
+    name = f"{option} {path}" if option else f"the run folder {path}"
+    fix = "give another folder" if option else "choose another with --out DIR"
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise BadInput(f"{name} is a file, not a folder; {fix}")
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise BadInput(f"{name}: {parent} is a file, so no folder can be made there; {fix}")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise BadInput(f"{name}: cannot write there ({error.strerror or error}); {fix}") from None
+
+
+def _check_output_file(path: str, option: str, suffixes: Sequence[str] = ()) -> None:
+    """Makes sure that ``path`` can be written as a file (its folder is made if missing)."""
+    if os.path.isdir(path):
+        raise BadInput(f"{option} {path} is a folder; give a file name")
+    if suffixes and not path.lower().endswith(tuple(suffixes)):
+        raise BadInput(f"{option} {path}: give a file name ending in "
+                       f"{', '.join(suffixes[:-1])} or {suffixes[-1]}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise BadInput(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise BadInput(f"{option} {path}: cannot write there "
+                       f"({error.strerror or error})") from None
+
+
+# --- Run folders (RUN_DIR) ----------------------------------------------------------------
+
+def run_episode(run_dir: str) -> int:
+    """The episode a run folder would resume from: its newest checkpoint's number
+    (checkpoints/ckpt-<episode>.index), 0 without one."""
+    from tf_maddpg.runs.folder import CHECKPOINT_DIR
+
+    numbers = [int(m.group(1)) for path in
+               glob.glob(os.path.join(glob.escape(run_dir), CHECKPOINT_DIR, "ckpt-*.index"))
+               if (m := re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path)))]
+    return max(numbers, default=0)
+
+
+def _read_run(run_dir: str, need_scenario: bool = True):
+    from tf_maddpg.runs.folder import RunFolderError, read_run
+
+    try:
+        info = read_run(run_dir)
+    except RunFolderError as error:
+        raise CommandError(_cli_words(str(error))) from None
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise CommandError(f"{run_dir} holds a damaged run.json or config.json "
+                           f"({_reason(error)})") from None
+    if need_scenario and info.scenario is None:
+        raise CommandError(f"{run_dir} was trained on an environment given in Python; "
+                           "the command line knows mpe2 scenarios only")
+    return info
+
+
+def _check_run_scenario(run_dir: str, info, episode_length: int) -> None:
+    """The run's scenario and options (run.json) still give the agents its actors were
+    trained for; CommandError if run.json was edited."""
+    from tf_maddpg.envs.mpe import known_scenarios
+
+    where = os.path.join(run_dir, "run.json")
+    if info.scenario not in known_scenarios():
+        raise CommandError(f"{where} names the scenario {info.scenario!r}, which mpe2 does not "
+                           "have; was run.json edited? Put back the scenario the run was "
+                           "trained on")
+    try:
+        specs = check_scenario(info.scenario, info.env_kwargs, episode_length)
+    except (ValueError, TypeError) as error:
+        raise CommandError(f"{where}: {info.scenario} cannot run with the options "
+                           f"{_show_options(info.env_kwargs)} ({error}); was run.json edited? "
+                           "Put back the options the run was trained with") from None
+    if specs != list(info.specs):
+        raise CommandError(
+            f"{where}: {info.scenario} with options {_show_options(info.env_kwargs)} has "
+            f"agents {_describe_specs(specs)}, but the run's actors were trained for "
+            f"{_describe_specs(info.specs)}; was run.json edited? Put back the scenario and "
+            "options the run was trained with")
+
+
+def _load_run_policy(run_dir: str, info):
+    from tf_maddpg.algorithms.registry import algorithm_of
+    from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.runs.folder import ACTORS_DIR
+
+    try:
+        actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
+    return algorithm_of(info.config).make_policy(info.specs, actors, info.config)

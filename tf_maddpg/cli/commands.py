@@ -1,0 +1,334 @@
+"""The commands: train, evaluate, export, plot, compare and list-envs. Each takes the
+parsed arguments, checks them (``checks``) before it loads TensorFlow, and returns
+the exit status."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import sys
+from typing import Optional
+
+from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
+                                  _check_run_scenario, _check_writable_folder,
+                                  _config_message, _config_options, _load_run_policy,
+                                  _read_run, check_scenario, config_from, default_run_dir,
+                                  env_kwargs_from, run_episode, short_run_warnings)
+from tf_maddpg.cli.errors import BadInput, CommandError
+from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text, _reason,
+                                    _show, _worker_message)
+from tf_maddpg.cli.startup import load_tensorflow
+from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
+
+_IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps")
+
+
+def _train(args, parser) -> int:
+    from tf_maddpg.envs.mpe import known_scenarios
+    from tf_maddpg.runs.folder import RunFolderError, read_run
+
+    options = _config_options(args)
+    if args.resume:
+        if args.overwrite:
+            raise BadInput("--overwrite cannot be combined with --resume: --resume continues "
+                           "the run in RUN_DIR, --overwrite starts a new one in its place; "
+                           "give one of them")
+        if args.config:
+            raise BadInput("--config cannot be combined with --resume: a run resumes with its "
+                           "own config.json")
+        extra = sorted(set(options) - set(RESUMABLE_FIELDS))
+        extra += ["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
+        if extra:
+            raise BadInput(f"only --episodes and --env-workers may change when resuming; "
+                           f"remove {', '.join(_flag(e) for e in extra)}")
+        try:
+            info = read_run(args.resume)
+        except RunFolderError as error:
+            raise CommandError(_cli_words(str(error))) from None
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise CommandError(f"{args.resume} holds a damaged run.json or config.json "
+                               f"({_reason(error)})") from None
+        if info.scenario is None:
+            raise CommandError(f"{args.resume} was trained on an environment given in Python; "
+                               "resume it with tf_maddpg.train(..., resume=True)")
+        if args.env and args.env != info.scenario:
+            raise CommandError(f"{args.resume} is a run of {info.scenario}, not {args.env}")
+        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            raise BadInput("--out cannot differ from --resume: a run resumes in its own folder")
+        scenario, out_dir, env_kwargs = info.scenario, args.resume, info.env_kwargs
+        try:
+            config = info.config.replace(**options) if options else info.config
+        except (ValueError, TypeError) as error:
+            raise BadInput(_config_message(str(error), options, {}, None)) from None
+        done = run_episode(args.resume)
+        if config.num_episodes <= done:
+            more = max(2 * done, done + 1)
+            if "num_episodes" in options:
+                raise BadInput(f"{args.resume} is at episode {done} already, and --episodes "
+                               f"gives the new total: pass more than {done} (e.g. --episodes "
+                               f"{more}) to train further")
+            raise BadInput(f"{args.resume} has finished its {done} episodes; to train further "
+                           f"give a larger total, e.g. --episodes {more}")
+        _check_run_scenario(args.resume, info, config.episode_length)
+    else:
+        if not args.env:
+            raise BadInput("give the scenario to train (ENV), or --resume RUN_DIR")
+        known = known_scenarios()
+        if args.env not in known:
+            close = difflib.get_close_matches(args.env, known, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise BadInput(f"unknown scenario {args.env!r}.{hint} Known mpe2 scenarios: "
+                           f"{', '.join(known)}")
+        config = config_from(args.config, options, args.algo)
+        env_kwargs = env_kwargs_from(args.env_args, args.env)
+        scenario = args.env
+        try:
+            specs = check_scenario(scenario, env_kwargs, config.episode_length)
+        except ValueError as error:
+            given = " ".join(f"--env-arg {k}={_show(v)}" for k, v in env_kwargs.items())
+            raise BadInput(f"{scenario} cannot run with {given or 'its default options'}: "
+                           f"mpe2 fails with {error}; choose other values") from None
+        _check_buffer_memory(config, specs)
+        out_dir = args.out or default_run_dir(scenario, config, env_kwargs)
+        _check_writable_folder(out_dir, "--out" if args.out else None)
+
+    warnings = short_run_warnings(config)
+    for warning in warnings:
+        print(f"tf-maddpg train: warning: {warning}", file=sys.stderr)
+
+    tf = load_tensorflow()
+    from tf_maddpg.runs.checkpoint import CheckpointError
+    from tf_maddpg.training import train
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    try:
+        result = train(config, scenario, env_kwargs=env_kwargs, out_dir=out_dir,
+                       verbose=not args.quiet, resume=bool(args.resume),
+                       overwrite=args.overwrite)
+    except (RunFolderError, CheckpointError, FloatingPointError, MemoryError) as error:
+        raise CommandError(_cli_words(_first_line(error))) from None
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise CommandError(f"cannot write{where}: {error.strerror or error}; check the "
+                           "output folder (its disk, its permissions)") from None
+    except RuntimeError as error:
+        if "environment worker" not in str(error):
+            raise
+        raise CommandError(_worker_message(str(error))) from None
+    except KeyboardInterrupt:
+        return 130
+    if result.interrupted:
+        return 130
+    if warnings:
+        said = []
+        if result.num_updates == 0 and any(w.startswith("no update") for w in warnings):
+            said.append("no update happened")
+        if not result.history and any(w.startswith("no evaluation") for w in warnings):
+            said.append("no evaluation happened")
+        if said:
+            print(f"tf-maddpg train: warning: {' and '.join(said)} in this run, as warned at "
+                  f"the start: the actors in {out_dir} are untrained", file=sys.stderr)
+    return 0
+
+
+def _evaluate(args, parser) -> int:
+    if (args.render_episodes is not None or args.fps is not None) and not args.render:
+        raise BadInput("--render-episodes and --fps set the GIF: give --render GIF too")
+    if args.render:
+        _check_output_file(args.render, "--render")
+    info = _read_run(args.run_dir)
+    config = info.config
+    episodes = args.episodes or config.eval_episodes
+    count = args.render_episodes or 1 if args.render else 0
+    if args.seed is not None and args.seed + max(episodes, count) - 1 > MAX_SEED:
+        raise BadInput(f"--seed {args.seed} with {max(episodes, count)} episodes runs past the "
+                       f"largest seed {MAX_SEED}; give a smaller --seed")
+    _check_run_scenario(args.run_dir, info, config.episode_length)
+
+    load_tensorflow()
+    from tf_maddpg.envs.sources import build_vec_env
+    from tf_maddpg.seeding import RunSeeds
+    from tf_maddpg.training.evaluation import play_episodes
+
+    policy = _load_run_policy(args.run_dir, info)
+    if args.seed is None:
+        all_seeds = RunSeeds(config.seed).evaluation_seeds(max(episodes, count))
+        which = "the run's evaluation episodes"
+    else:
+        all_seeds = list(range(args.seed, args.seed + max(episodes, count)))
+        which = f"seeds {args.seed}...{args.seed + episodes - 1}"
+    seeds, gif_seeds = all_seeds[:episodes], all_seeds[:count]
+    with build_vec_env(info.scenario, config.episode_length, info.env_kwargs,
+                       num_envs=min(episodes, 16)) as env:
+        returns = play_episodes(policy, env, seeds, config.episode_length)
+    print(f"{info.scenario}: greedy returns over {episodes} episodes ({which})")
+    print(f"{'agent':<18} {'mean':>9} {'std':>8} {'min':>9} {'max':>9}")
+    for k, spec in enumerate(info.specs):
+        column = returns[:, k]
+        print(f"{spec.name:<18} {column.mean():>9.2f} {column.std():>8.2f} "
+              f"{column.min():>9.2f} {column.max():>9.2f}")
+    if args.render:
+        from tf_maddpg.render import record_gif
+
+        gif_returns = record_gif(policy, info.scenario, args.render,
+                                 max_steps=config.episode_length, fps=args.fps or 10.0,
+                                 env_kwargs=info.env_kwargs, seeds=gif_seeds)
+        label = (f"one episode, seed {gif_seeds[0]}" if count == 1 else
+                 f"{count} episodes, seeds {', '.join(map(str, gif_seeds))}")
+        mean = gif_returns.mean(axis=0)
+        print(f"wrote {args.render} ({label}; {'returns' if count == 1 else 'mean returns'} "
+              + ", ".join(f"{s.name} {r:.2f}" for s, r in zip(info.specs, mean)) + ")")
+    return 0
+
+
+def _export(args, parser) -> int:
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise BadInput(f"--out {args.out} is a file; export writes a folder (one SavedModel "
+                       "per agent and metadata.json): give a folder name")
+    _check_writable_folder(args.out, "--out")
+    info = _read_run(args.run_dir, need_scenario=False)
+    load_tensorflow()
+    from tf_maddpg.export import export_actors
+    from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.runs.folder import ACTORS_DIR
+
+    try:
+        actors = load_actors(info.specs, os.path.join(args.run_dir, ACTORS_DIR))
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
+    try:
+        paths = export_actors(actors, info.specs, args.out, scenario=info.scenario,
+                              env_kwargs=info.env_kwargs)
+    except OSError as error:
+        raise CommandError(f"cannot write {error.filename or args.out}: "
+                           f"{error.strerror or error}") from None
+    for spec, path in zip(info.specs, paths):
+        print(f"{spec.name}: {path}")
+    return 0
+
+
+def _plot(args, parser) -> int:
+    from tf_maddpg.runs.folder import METRICS_FILE, RunFolderError, read_run
+    from tf_maddpg.runs.metrics import MetricsError, read_metrics
+
+    _check_output_file(args.out, "--out", _IMAGE_TYPES)
+    runs, infos = [], []
+    for run_dir in args.run_dirs:
+        if not os.path.isdir(run_dir):
+            raise CommandError(f"{run_dir} does not exist or is not a folder; give run folders "
+                               "(the --out folders of `tf-maddpg train`)")
+        path = os.path.join(run_dir, METRICS_FILE)
+        if not os.path.exists(path):
+            raise CommandError(f"{run_dir} has no {METRICS_FILE}: is it a run folder?")
+        try:
+            rows = read_metrics(path)
+        except (MetricsError, OSError) as error:
+            raise CommandError(_first_line(error)) from None
+        if not rows:
+            raise CommandError(f"{path} has no evaluation yet (one is written every "
+                               "--eval-interval episodes)")
+        runs.append(rows)
+        try:
+            infos.append(read_run(run_dir))
+        except (RunFolderError, OSError, ValueError, TypeError, KeyError):
+            infos.append(None)
+    agents = [[k for k in rows[0] if k.startswith("return/")] for rows in runs]
+    if any(a != agents[0] for a in agents):
+        raise CommandError("the runs have different agents ("
+                           + "; ".join(f"{d}: {', '.join(k[7:] for k in a)}"
+                                       for d, a in zip(args.run_dirs, agents))
+                           + "): plot runs of one scenario together")
+    title = args.title or _plot_title(infos, len(runs))
+
+    from tf_maddpg.runs.plots import common_length, plot_returns, plot_returns_over_seeds
+
+    try:
+        if len(runs) == 1:
+            plot_returns(runs[0], args.out, title=title)
+        else:
+            plot_returns_over_seeds(runs, args.out, title=title)
+    except OSError as error:
+        raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+    if len(runs) > 1:
+        length = common_length(runs)
+        if any(len(rows) != length for rows in runs):
+            last = runs[0][length - 1]["episode"]
+            print("note: the runs reached different lengths ("
+                  + ", ".join(f"{d}: episode {rows[-1]['episode']}"
+                              for d, rows in zip(args.run_dirs, runs))
+                  + f"); the curves stop at episode {last}, the last evaluation of every run")
+    print(f"wrote {args.out}"
+          + (f" (mean of {len(runs)} runs with a min-max band)" if len(runs) > 1 else ""))
+    return 0
+
+
+def _plot_title(infos, count: int) -> Optional[str]:
+    known = [i for i in infos if i is not None]
+    if not known:
+        return None
+    first = known[0]
+    name = first.scenario or "a Python environment"
+    options = _options_text(first.env_kwargs)
+    if count == 1:
+        return f"{name}{options}, {first.config.algo}, seed {first.config.seed}"
+    algos = sorted({i.config.algo for i in known})
+    seeds = sorted({i.config.seed for i in known})
+    return (f"{name}{options}, {'/'.join(algos)}, seeds {', '.join(map(str, seeds))}: "
+            f"mean and min-max band over {count} runs")
+
+
+def _compare(args, parser) -> int:
+    from tf_maddpg.envs.mpe import known_scenarios
+
+    if args.env not in known_scenarios():
+        raise BadInput(f"unknown scenario {args.env!r}; known mpe2 scenarios: "
+                       f"{', '.join(known_scenarios())}")
+    config = config_from(args.config, _config_options(args))
+    env_kwargs = env_kwargs_from(args.env_args, args.env)
+    if config.algo != "maddpg":
+        raise BadInput(f"compare trains the PyTorch reference, which is MADDPG; --config asks "
+                       f"for algo {config.algo}")
+    try:
+        check_scenario(args.env, env_kwargs, config.episode_length)
+    except ValueError as error:
+        raise BadInput(f"{args.env} cannot run with these --env-arg options: mpe2 fails with "
+                       f"{error}") from None
+    _check_writable_folder(args.out, "--out")
+    load_tensorflow()
+    try:
+        from tf_maddpg.compare import compare
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    command_line = "tf-maddpg " + shlex.join(args.argv)
+    try:
+        summaries = compare(args.env, args.seeds, config, args.out, env_kwargs=env_kwargs,
+                            jobs=args.jobs, command=command_line)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        return 130
+    with open(os.path.join(args.out, "compare.md")) as f:
+        print(f.read())
+    print(f"wrote {os.path.join(args.out, 'compare.png')} and compare.md "
+          f"({len(summaries)} runs)")
+    return 0
+
+
+def _list_envs(args, parser) -> int:
+    from tf_maddpg.envs.mpe import known_scenarios, make_env
+
+    rows = []
+    for name in known_scenarios():
+        env = make_env(name)
+        rows.append((name, ", ".join(env.agents),
+                     ", ".join(str(s.obs_dim) for s in env.specs),
+                     ", ".join(str(s.action_dim) for s in env.specs)))
+        env.close()
+    header = ("scenario", "agents", "observation sizes", "discrete action sizes")
+    widths = [max(len(r[k]) for r in rows + [header]) for k in range(4)]
+    for row in [header] + rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0

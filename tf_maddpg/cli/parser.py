@@ -1,0 +1,289 @@
+"""The ``tf-maddpg`` argument parser: its commands, their options and help texts
+(train's config options come from the registry's configs), and the option types."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import difflib
+import math
+from typing import Optional, Sequence
+
+from tf_maddpg import __version__
+from tf_maddpg.algorithms.registry import ALGORITHMS, describe, field_docs
+from tf_maddpg.cli.commands import _compare, _evaluate, _export, _list_envs, _plot, _train
+from tf_maddpg.cli.messages import _ALIASES, _plain, _show
+from tf_maddpg.config import MAX_SEED, RunConfig
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and a hint, not the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n{_hint(self.prog)}\n")
+
+
+def _hint(prog: str) -> str:
+    return f"  (see `{prog} --help` for the options)"
+
+
+def _unrecognized(parser, extra: Sequence[str]) -> str:
+    options = [o for action in parser._actions for o in action.option_strings]
+    hints = []
+    for item in extra:
+        if item.startswith("--"):
+            close = difflib.get_close_matches(item.split("=")[0], options, n=1, cutoff=0.75)
+            if close:
+                hints.append(f"{item} -> {close[0]}?")
+    return (f"unrecognized arguments: {' '.join(extra)}"
+            + (f" (did you mean: {', '.join(hints)})" if hints else ""))
+
+
+_COMMANDS = ("train", "evaluate", "export", "plot", "list-envs", "compare")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tf-maddpg`` argument parser with every subcommand."""
+    from tf_maddpg import cli  # its docstring's first paragraph describes the command
+
+    parser = _Parser(
+        prog="tf-maddpg", description=_plain(cli.__doc__.split("\n\n")[0]),
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"tf-maddpg {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose-tf", action="store_true",
+                        help="show TensorFlow's own startup and device messages (hidden by "
+                             "default)")
+
+    def command(name, function, help_text, description=None):
+        p = sub.add_parser(name, help=help_text, description=description or help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           allow_abbrev=False, parents=[common])
+        p.set_defaults(command=function, command_name=name, subparser=p)
+        return p
+
+    train = command("train", _train, "train an algorithm on an mpe2 scenario",
+                    _TRAIN_DESCRIPTION)
+    train.add_argument("env", nargs="?", metavar="ENV",
+                       help="mpe2 scenario module, e.g. simple_adversary_v3 (see list-envs); "
+                            "optional with --resume")
+    train.add_argument("--config", metavar="FILE",
+                       help="YAML or JSON file of config fields (the names below, with "
+                            "underscores or dashes); command-line options override it")
+    train.add_argument("--out", metavar="DIR",
+                       help="run folder (default: runs/ENV/ALGO[-OPTIONS]/seedSEED, e.g. "
+                            "runs/simple_spread_v3/matd3-N4/seed0)")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue a stopped run from its newest checkpoint; --episodes "
+                            "then gives the new total, and no other config option may change")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run that the output folder already holds")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no table")
+    train.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                       help="TensorFlow's intra- and inter-op threads (default: one per core); "
+                            "1 when several runs share the machine")
+    train.add_argument("--algo", choices=list(ALGORITHMS), default=None,
+                       help="the algorithm (default: the --config file's algo, else maddpg)")
+    _add_env_arg_option(train)
+    shown = set()
+    fields = train.add_argument_group("run fields", "every algorithm's")
+    _add_config_options(fields, RunConfig, shown)
+    for algorithm in ALGORITHMS.values():
+        fields = train.add_argument_group(
+            f"{algorithm.name} fields",
+            f"with --algo {algorithm.name} ({algorithm.config_class.__name__}); the fields "
+            "listed above for another algorithm apply too, with its defaults")
+        _add_config_options(fields, algorithm.config_class, shown)
+
+    evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
+    evaluate.add_argument("--episodes", type=_positive_int, default=None, metavar="N",
+                          help="greedy episodes (default: the run's eval_episodes)")
+    evaluate.add_argument("--seed", type=_seed, default=None,
+                          help="seed of the first episode, the next ones count up (default: "
+                               f"the run's evaluation seeds); 0 to {MAX_SEED}")
+    evaluate.add_argument("--render", metavar="GIF",
+                          help="also write an animated GIF of greedy episodes (a fixed "
+                               "camera, every agent labelled)")
+    evaluate.add_argument("--render-episodes", type=_positive_int, default=None, metavar="N",
+                          help="episodes in the GIF, one after another (default: 1)")
+    evaluate.add_argument("--fps", type=_positive_float, default=None, metavar="X",
+                          help="frames per second of the GIF (default: 10)")
+
+    export = command("export", _export, "write one TensorFlow SavedModel per agent actor")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
+    export.add_argument("--out", metavar="DIR", required=True,
+                        help="folder that receives one SavedModel per agent and metadata.json "
+                             "(the scenario and its options)")
+
+    plot = command("plot", _plot, "per-agent return curves of one run or of several seeds")
+    plot.add_argument("run_dirs", metavar="RUN_DIR", nargs="+",
+                      help="run folders; several are drawn as their mean with a min-max band, "
+                           "up to the last evaluation that every run reached")
+    plot.add_argument("--out", metavar="PNG", required=True,
+                      help="image to write (.png, .pdf, .svg, ...)")
+    plot.add_argument("--title", help="figure title (default: scenario, algorithm and seed)")
+
+    command("list-envs", _list_envs, "the mpe2 scenarios, with agents and sizes")
+
+    compare = command("compare", _compare, "train tf_maddpg and the PyTorch reference side by side",
+                      _COMPARE_DESCRIPTION)
+    compare.add_argument("env", metavar="ENV", help="mpe2 scenario module")
+    compare.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], metavar="S",
+                         help="seeds; each side trains once per seed (default: 0 1 2)")
+    compare.add_argument("--out", metavar="DIR", required=True,
+                         help="folder for compare.png, compare.md and every run")
+    compare.add_argument("--jobs", type=_positive_int, default=1,
+                         help="runs at once, each in its own process with one thread; sides "
+                              "alternate so both see the same load (default: 1)")
+    compare.add_argument("--config", metavar="FILE", help="YAML or JSON file of config fields")
+    _add_env_arg_option(compare)
+    fields = compare.add_argument_group("config fields (both sides)",
+                                        "as for train; --seed is replaced by --seeds")
+    _add_config_options(fields, ALGORITHMS["maddpg"].config_class, set(),
+                        skip=("seed", "checkpoint_interval"))
+    return parser
+
+
+_TRAIN_DESCRIPTION = """\
+Train an algorithm (--algo, default maddpg) on an mpe2 scenario and write a
+run folder: config.json, run.json, metrics.csv, returns.png, tensorboard/,
+checkpoints/, actors/, saved_model/.
+
+algorithms:
+""" + describe() + """
+
+Config fields come from, in rising priority: the defaults (the PyTorch
+reference's settings), --config FILE, then the options below. Ctrl-C once
+finishes the episode, saves a checkpoint and stops; --resume continues.
+A run too short to update (episodes x episode length below --minimal-size)
+or to evaluate (--episodes below --eval-interval) is warned about before it
+starts.
+
+examples:
+  tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
+  tf-maddpg train simple_spread_v3 --config my.yaml --eval-interval 50
+  tf-maddpg train simple_tag_v3 --algo matd3 --env-arg terminate_on_success=true
+  tf-maddpg train simple_spread_v3 --env-arg N=4 --env-arg continuous_actions=true
+  tf-maddpg train simple_spread_v3 --num-envs 16 --env-workers 2   # both CPU cores
+  tf-maddpg train --resume runs/adv --episodes 8000
+"""
+
+
+_COMPARE_DESCRIPTION = """\
+Train tf_maddpg and our PyTorch reference (tf_maddpg.reference; needs
+pip install torch==2.13.0) with the same settings, environments and seeds,
+and write DIR/compare.png (per-agent evaluation return, both sides, mean and
+band over seeds), DIR/compare.md (final returns, wall time, env steps/s,
+seconds per update) and every run's metrics.csv under DIR/tf and DIR/torch.
+
+example:
+  tf-maddpg compare simple_adversary_v3 --episodes 3000 --seeds 0 1 2 --out docs/compare/simple_adversary
+"""
+
+
+# --- Config options ---------------------------------------------------------------------
+
+def _add_env_arg_option(parser) -> None:
+    parser.add_argument("--env-arg", dest="env_args", action="append", type=_env_arg, default=[],
+                        metavar="KEY=VALUE",
+                        help="a scenario option, repeatable: N=4, continuous_actions=true, "
+                             "local_ratio=0.25 (values are Python literals or true/false; "
+                             "an unknown key lists the scenario's options)")
+
+
+def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> None:
+    """Adds an option for each field of ``cls`` that is not in ``shown`` (then marks it shown)."""
+    docs = field_docs()
+    for field in dataclasses.fields(cls):
+        if field.name in skip or field.name in shown:
+            continue
+        shown.add(field.name)
+        flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
+        kind = field.type
+        default = field.default
+        help_text = (f"{_plain(docs.get(field.name, ''))} (default: {_show(default)})"
+                     .replace("%", "%%"))
+        common = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
+        if kind == "bool":
+            group.add_argument(*flags, type=_boolean, metavar="true|false", **common)
+        elif kind == "int":
+            group.add_argument(*flags, type=_integer, metavar="N", **common)
+        elif kind == "float":
+            group.add_argument(*flags, type=float, metavar="X", **common)
+        elif kind == "Optional[float]":
+            group.add_argument(*flags, type=_optional_float, metavar="X|none", **common)
+        elif kind == "Tuple[int, ...]":
+            group.add_argument(*flags, type=_integer, nargs="+", metavar="N", **common)
+        else:
+            group.add_argument(*flags, choices=cls.choices.get(field.name), **common)
+
+
+# --- Option types -------------------------------------------------------------------------
+
+def _env_arg(text: str) -> tuple:
+    """KEY=VALUE -> (key, value): a Python literal, true/false, or else the text itself."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. N=4), not {text!r}")
+    if value in ("true", "false"):
+        return key.strip(), value == "true"
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return key.strip(), value
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def _optional_float(text: str) -> Optional[float]:
+    return None if text.lower() in ("none", "null", "off") else float(text)
+
+
+def _integer(text: str) -> int:
+    """An integer, also written as 1e6 or 100_000."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}")
+    return int(value)
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, not {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is an integer from 0 to {MAX_SEED}, "
+                                         f"not {text}")
+    return value
