@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import textwrap
 from typing import Dict, List, Sequence
 
 import matplotlib
@@ -118,7 +119,7 @@ def _finish(fig, ax, path, title):
     ax.set_ylabel("mean evaluation return (greedy)")
     ax.grid(alpha=0.3)
     if title:
-        ax.set_title(title)
+        ax.set_title(textwrap.fill(title, 75))  # a long title wraps instead of being cut
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
     fig.savefig(path, dpi=110)
