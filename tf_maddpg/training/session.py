@@ -139,7 +139,7 @@ class TrainingSession:
             else:
                 self.start(scenario_name, env_kwargs)
         except OSError as error:
-            raise RunWriteError(f"{_describe(error)}; {self._kept_checkpoint()}") from None
+            raise RunWriteError(f"{_describe(error)}. {self._kept_checkpoint()}") from None
 
     def start(self, scenario_name: Optional[str], env_kwargs: Optional[dict]) -> None:
         """A fresh run: clears what an earlier run left in the folder (``--overwrite``,
@@ -228,7 +228,7 @@ class TrainingSession:
             raise FloatingPointError(f"{error} {self._kept_checkpoint()}") from None
         except (OSError, CheckpointError) as error:  # a full disk, a folder gone read-only
             reason = error if isinstance(error, CheckpointError) else _describe(error)
-            raise RunWriteError(f"{reason}; {self._kept_checkpoint()}") from None
+            raise RunWriteError(f"{reason}. {self._kept_checkpoint()}") from None
         except KeyboardInterrupt:
             self.log.say(f"stopped at once: {self._kept_checkpoint()}")
             raise
@@ -241,7 +241,7 @@ class TrainingSession:
             self._finish(self.stop.requested)
         except (OSError, CheckpointError) as error:
             reason = error if isinstance(error, CheckpointError) else _describe(error)
-            raise RunWriteError(f"{reason}; {self._kept_checkpoint()}") from None
+            raise RunWriteError(f"{reason}. {self._kept_checkpoint()}") from None
         self.policy.sync()  # the trained weights, for whoever uses the returned policy
 
     def result(self) -> TrainingResult:
@@ -336,7 +336,7 @@ class RunWriteError(CheckpointError):
 
 def _describe(error: OSError) -> str:
     where = f" ({error.filename})" if getattr(error, "filename", None) else ""
-    return f"{error.strerror or error}{where}"
+    return f"could not write the run folder: {error.strerror or error}{where}"
 
 
 def _changed_fields(saved: Optional[dict], current: dict) -> List[str]:
