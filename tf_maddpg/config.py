@@ -23,6 +23,13 @@ MAX_SEED = 2**32 - 1
 """The largest seed NumPy's and TensorFlow's generators take."""
 
 
+def changed_fields(saved: dict, given: dict) -> list:
+    """The fields (sorted) whose values differ between two ``to_dict()`` configs, the
+    ``RESUMABLE_FIELDS`` left out: what a resume may not change."""
+    return [k for k in sorted(set(saved) | set(given))
+            if k not in RESUMABLE_FIELDS and saved.get(k) != given.get(k)]
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """The fields of a training run that every algorithm shares.

@@ -19,7 +19,7 @@ import os
 from typing import List, Optional
 
 from tf_maddpg.algorithms.registry import config_from_dict
-from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig
+from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig, changed_fields
 from tf_maddpg.envs.specs import AgentSpec
 
 CONFIG_FILE = "config.json"
@@ -240,8 +240,7 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
                                  f"{info.env_kwargs}, not {dict(env_kwargs)}")
         saved, given = info.config.to_dict(), config.to_dict()
         changed = [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})"
-                   for k in sorted(set(saved) | set(given))
-                   if k not in RESUMABLE_FIELDS and saved.get(k) != given.get(k)]
+                   for k in changed_fields(saved, given)]
         if changed:
             raise RunFolderError(
                 f"resuming {out_dir} with a different config: {', '.join(changed)}; only "

@@ -19,7 +19,7 @@ from typing import Dict, Iterator, List, Optional
 import keras
 
 from tf_maddpg.algorithms.base import Algorithm
-from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig
+from tf_maddpg.config import RunConfig, changed_fields
 from tf_maddpg.envs.vec_env import VecEnv
 from tf_maddpg.runs import folder
 from tf_maddpg.runs.actors import save_actors
@@ -302,7 +302,7 @@ class TrainingSession:
         return (p.env_steps - self._steps_before) / max(seconds, 1e-9)
 
     def _kept_checkpoint(self) -> str:
-        # Said when a run stops early: which checkpoint a --resume starts from.
+        """Which checkpoint a --resume would start from (said when a run stops early)."""
         if not self.checkpoint:
             return "(no output folder, so no checkpoint)."
         if self.saved_episode is None:
@@ -345,5 +345,4 @@ def _changed_fields(saved: Optional[dict], current: dict) -> List[str]:
     if saved is None:
         return []
     return [f"{k} ({saved.get(k)!r} in the checkpoint, {current.get(k)!r} now)"
-            for k in sorted(set(saved) | set(current))
-            if k not in RESUMABLE_FIELDS and saved.get(k) != current.get(k)]
+            for k in changed_fields(saved, current)]
