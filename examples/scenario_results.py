@@ -3,11 +3,12 @@
     python examples/scenario_results.py run --jobs 2       # trains whatever is missing
     python examples/scenario_results.py report             # docs/results/README.md and plots
 
-``run`` trains each (row, algorithm, seed) below with ``tf-maddpg train`` and
-the default settings (the PyTorch reference's), into
-``runs/results/ROW/ALGO/seedS``, two at a time with one TensorFlow thread each.
-It skips finished runs and resumes stopped ones, so it can be stopped and
-run again. ``report`` reads those folders, copies each run's metrics.csv,
+``run`` trains each (row, algorithm, seed) below with the default settings
+(the PyTorch reference's) as one sweep (``tf_maddpg.sweep``: Ray Tune where it
+is installed, else the sweep's engine without Ray; ``sweep-file`` prints it for
+``tf-maddpg sweep``), into ``runs/results/ROW/ALGO/seedS``, two at a time with
+one TensorFlow thread each. It skips finished runs and resumes stopped ones,
+so it can be stopped and run again. ``report`` reads those folders, copies each run's metrics.csv,
 config.json and run.json to ``docs/results/ROW/ALGO/seedS/``, draws
 ``docs/results/ROW/ALGO.png`` with ``tf-maddpg plot`` over the seeds, scores a
 uniformly random policy on the same evaluation episodes, and writes the
@@ -22,21 +23,22 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
-import time
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from tf_maddpg.algorithms.registry import ALGORITHMS
+from tf_maddpg.sweep import report as sweep_report
+from tf_maddpg.sweep.report import groups
 
-ALGOS = tuple(ALGORITHMS)  # every registered algorithm
+ALGOS = ("maddpg", "matd3")  # this table; examples/family_results.py has the whole family
 SEEDS = (0, 1, 2)
 RUNS_DIR = os.path.join("runs", "results")
 DOCS_DIR = os.path.join("docs", "results")
 LAST = 5  # the final return: mean of the last LAST evaluations of a run
 MARKERS = ("<!-- results table: start -->", "<!-- results table: end -->")
+MADDPG_EPISODE_LENGTH = 25
+_mean_std = sweep_report.mean_std
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,106 +105,41 @@ def finished(path: str) -> bool:
     return os.path.isdir(os.path.join(path, "saved_model"))
 
 
-# --- run -------------------------------------------------------------------------------
+# --- run ----------------------------------------------------------------------------------
 
-def run_all(jobs: int, only: Optional[List[str]], algos, seeds) -> None:
-    tasks = []
-    for row in ROWS:
-        if only and slug(row) not in only and row.name not in only:
-            continue
-        for algo in algos:
-            for seed in seeds:
-                out = run_dir(row, algo, seed)
-                if finished(out):
-                    continue
-                argv = row.command(algo, seed, out)
-                if os.path.isdir(os.path.join(out, "checkpoints")):
-                    argv = ["tf-maddpg", "train", "--resume", out, "--quiet", "--threads", "1"]
-                tasks.append((row, argv, out))
-    # The costliest first, so that the last ones to finish are short.
-    cost = {"simple_world_comm_v3": 8, "collect_treasure_v1": 8, "simple_tag_v3": 3,
-            "simple_formation_v1": 2, "simple_line_v1": 2}
-    tasks.sort(key=lambda t: -t[0].episodes * cost.get(t[0].scenario, 1))
-    print(f"{len(tasks)} runs to do, {jobs} at a time", flush=True)
-    running: Dict[subprocess.Popen, tuple] = {}
-    started = time.time()
-    while tasks or running:
-        while tasks and len(running) < jobs:
-            row, argv, out = tasks.pop(0)
-            os.makedirs(out, exist_ok=True)
-            log = open(os.path.join(out, "train.log"), "a")
-            print(f"[{time.time() - started:7.0f}s] start {shlex.join(argv)}", flush=True)
-            running[subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)] = (out, log)
-        time.sleep(2)
-        for process in [p for p in running if p.poll() is not None]:
-            out, log = running.pop(process)
-            log.close()
-            print(f"[{time.time() - started:7.0f}s] exit {process.returncode}: {out}", flush=True)
+def sweep_file(rows, algos, seeds) -> dict:
+    """The sweep (``tf-maddpg sweep``'s file) of these rows: each row a scenario entry
+    named by its folder, with its episodes and evaluation interval."""
+    return {"scenarios": [{"scenario": row.scenario, "name": slug(row),
+                           "env_args": dict(row.env_args),
+                           "options": {"episodes": row.episodes,
+                                       "eval_interval": row.episodes // 50}} for row in rows],
+            "algorithms": list(algos), "seeds": list(seeds)}
+
+
+def run_all(jobs: int, only: Optional[List[str]], algos, seeds,
+            engine: Optional[str] = None) -> None:
+    """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
+    installed, else the sweep's engine without Ray): finished runs are skipped, stopped
+    ones resume, ``jobs`` runs at a time with one TensorFlow thread each."""
+    from tf_maddpg.sweep import parse_spec, run_sweep
+    from tf_maddpg.sweep.run import default_engine
+
+    rows = [row for row in ROWS if not only or slug(row) in only or row.name in only]
+    spec = parse_spec(sweep_file(rows, algos, seeds))
+    result = run_sweep(spec, RUNS_DIR, engine=engine or default_engine(), cpus_per_trial=1,
+                       max_concurrent=jobs, report=False)
+    for record in result.failed:
+        print(f"failed: {record.folder}: {record.error}", flush=True)
 
 
 # --- report ----------------------------------------------------------------------------
 
-def group_of(agent: str) -> str:
-    """adversary_0 -> adversary: agents that differ only by their number form a group."""
-    return re.sub(r"_\d+$", "", agent)
-
-
-def groups(names) -> Dict[str, List[str]]:
-    out: Dict[str, List[str]] = {}
-    for name in names:
-        out.setdefault(group_of(name), []).append(name)
-    return out
-
-
 def random_returns(row: Row, episodes: int = 100, run: Optional[str] = None,
                    trained: tuple = ()) -> Dict[str, float]:
-    """Per agent, the mean return of uniformly random actions on the evaluation episodes of seed 0.
-
-    With ``run`` (a finished run's folder), the agents of the groups in
-    ``trained`` act greedily with that run's actors instead, against random others.
-    """
-    from tf_maddpg import MADDPGConfig, MultiAgentPolicy, load_actors
-    from tf_maddpg.envs import build_vec_env
-    from tf_maddpg.seeding import RunSeeds
-    from tf_maddpg.training import evaluate
-
-    length = MADDPGConfig().episode_length
-    with build_vec_env(row.scenario, length, dict(row.env_args), num_envs=16) as env:
-        policy = None
-        if run is not None:
-            policy = MultiAgentPolicy(env.specs, load_actors(env.specs,
-                                                             os.path.join(run, "actors")))
-        greedy = [policy is not None and group_of(s.name) in trained for s in env.specs]
-        sides = SidesPolicy(env.specs, policy, greedy, np.random.default_rng(0))
-        returns = evaluate(sides, env, RunSeeds(0).evaluation_seeds(episodes), length)
-    return dict(zip(env.agents, returns))
-
-
-class SidesPolicy:
-    """Greedy actions of ``policy`` for the agents marked in ``greedy``, uniformly
-    random actions (drawn from ``rng``) for the others."""
-
-    def __init__(self, specs, policy, greedy, rng):
-        from tf_maddpg.envs.specs import column_slices
-
-        self.specs, self.policy, self.greedy, self.rng = specs, policy, greedy, rng
-        self.columns = column_slices([s.action_dim for s in specs])
-
-    def act_packed(self, obs, explore=False):
-        if self.policy is not None:
-            actions = self.policy.act_packed(obs)
-        else:
-            actions = np.zeros((obs.shape[0], self.columns[-1].stop), np.float32)
-        for spec, cols, greedy in zip(self.specs, self.columns, self.greedy):
-            if greedy:
-                continue
-            if spec.discrete:
-                actions[:, cols] = np.eye(spec.action_dim)[
-                    self.rng.integers(spec.action_dim, size=obs.shape[0])]
-            else:
-                actions[:, cols] = self.rng.uniform(spec.low, spec.high,
-                                                    size=(obs.shape[0], spec.action_dim))
-        return actions
+    """``tf_maddpg.sweep.report.random_returns`` for a row (see there)."""
+    return sweep_report.random_returns(row.scenario, dict(row.env_args), episodes,
+                                       MADDPG_EPISODE_LENGTH, run=run, trained=trained)
 
 
 def versus_random(row: Row, runs: Dict[str, List[str]], rand: Dict[str, float],
@@ -286,17 +223,17 @@ def report() -> None:
               "its return when it acts at random too.\n\n" + "\n".join(versus))
     if missing:
         table += "\n\nNot finished yet: " + "; ".join(missing) + "."
-    path = os.path.join(DOCS_DIR, "README.md")
-    with open(path) as f:
-        text = f.read()
-    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
-    with open(path, "w") as f:
-        f.write(text[:start] + "\n" + table + "\n" + text[end:])
+    write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
 
 
-def _mean_std(values) -> str:
-    return f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-"
+def write_between(path: str, markers, text: str) -> None:
+    """Replaces what lies between the two ``markers`` of the file ``path`` with ``text``."""
+    with open(path) as f:
+        old = f.read()
+    start, end = old.index(markers[0]) + len(markers[0]), old.index(markers[1])
+    with open(path, "w") as f:
+        f.write(old[:start] + "\n" + text + "\n" + old[end:])
 
 
 def main(argv=None) -> int:
@@ -307,13 +244,21 @@ def main(argv=None) -> int:
     run.add_argument("--only", nargs="+", help="row names or folder names")
     run.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     run.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    run.add_argument("--engine", choices=("ray", "local"), default=None,
+                     help="the sweep's engine (default: ray where Ray Tune is installed)")
     sub.add_parser("report", help="write docs/results/README.md's table and the plots")
     sub.add_parser("commands", help="print every run's command line")
+    sub.add_parser("sweep-file", help="print the sweep file of every run (for tf-maddpg "
+                                      "sweep FILE --out runs/results)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run_all(args.jobs, args.only, args.algos, args.seeds)
+        run_all(args.jobs, args.only, args.algos, args.seeds, args.engine)
     elif args.command == "report":
         report()
+    elif args.command == "sweep-file":
+        import yaml
+
+        print(yaml.safe_dump(sweep_file(ROWS, ALGOS, SEEDS), sort_keys=False), end="")
     else:
         for row in ROWS:
             for algo in ALGOS:

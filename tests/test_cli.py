@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tf_maddpg import MADDPGConfig, MATD3Config
+from tf_maddpg.algorithms.registry import ALGORITHMS
 from tf_maddpg.cli import CommandError, config_from, main
 
 FAST = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
@@ -53,7 +54,10 @@ def test_train_help_documents_every_config_field(capsys):
     _, out, _ = run(capsys, "train", "--help")
     for field in dataclasses.fields(MATD3Config):  # MADDPG's fields and MATD3's own
         assert "--" + field.name.replace("_", "-") in out
-    assert "--algo {maddpg,matd3}" in out and "--env-arg KEY=VALUE" in out
+    assert "--algo {" + ",".join(ALGORITHMS) + "}" in out and "--env-arg KEY=VALUE" in out
+    for algorithm in ALGORITHMS.values():  # every algorithm's fields are options too
+        for field in dataclasses.fields(algorithm.config_class):
+            assert "--" + field.name.replace("_", "-") in out
     assert "--episodes" in out and "--resume" in out and "--config" in out
     assert "Soft target update rate" in out  # the field's docstring is its help
 

@@ -4,9 +4,11 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -203,3 +205,330 @@ def test_a_full_disk_says_so_in_one_line_and_leaves_no_debris(small_disk):
     resumed = train(config.replace(num_episodes=4), LeavingEnv, out_dir=str(out),
                     verbose=False, resume=True)
     assert resumed.episodes == 4
+
+
+# --- Real `tf-maddpg train` processes killed with SIGKILL -----------------------------------
+#
+# Each test kills real processes of the command line, at seeded random moments or in the
+# middle of writing one of the run's files (tests/paused_train.py stops a process with the
+# new version of the file written under its temporary name and the old one in place), then
+# checks that the run folder is whole, that `tf-maddpg train --resume` finishes the run, and
+# that the result equals the unbroken run: the same metrics rows, the same actors, the
+# SavedModels, no debris.
+
+PAUSED_TRAIN = os.path.join(HERE, "paused_train.py")
+RUN = ["simple_spread_v3", "--env-arg", "N=2", "--episodes", "30", "--eval-interval", "10",
+       "--checkpoint-interval", "10", "--eval-episodes", "2", "--episode-length", "10",
+       "--minimal-size", "64", "--batch-size", "32", "--update-interval", "10",
+       "--hidden-sizes", "16", "--quiet"]
+"""30 episodes: an evaluation and a checkpoint every 10 (the newest two are kept)."""
+
+
+def tf_maddpg(*argv):
+    """``tf-maddpg ARGV`` run in this process, which is not the killed one: (status, stderr)."""
+    import contextlib
+    import io
+
+    from tf_maddpg.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = main([str(a) for a in argv])
+    return status, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory):
+    """The run of RUN, never stopped."""
+    out = tmp_path_factory.mktemp("unbroken") / "run"
+    status, err = tf_maddpg("train", *RUN, "--out", out)
+    assert status == 0, err
+    return out
+
+
+def start(pause, *argv, **popen):
+    """``tf-maddpg train ARGV`` in a new process; ``pause`` is ``"NAME:K"`` (stop at the K-th
+    write of NAME) or ``"-"``."""
+    process = subprocess.Popen([sys.executable, PAUSED_TRAIN, pause, "train", *map(str, argv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               **popen)
+    watchdog = threading.Timer(300, process.kill)  # never hang the test run
+    watchdog.daemon = True
+    watchdog.start()
+    return process
+
+
+def wait_paused(process):
+    """Waits until the process stops at its pause point; returns what it was writing."""
+    line = process.stdout.readline()
+    if not line.startswith("paused: "):
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"the run ended (exit {process.returncode}) before its pause point:\n{err}")
+    return line.split(" -> ")[-1].strip()
+
+
+def wait_for(condition, process, timeout=120):
+    """Waits until ``condition()`` holds while the process runs."""
+    started = time.monotonic()
+    while not condition():
+        if process.poll() is not None or time.monotonic() - started > timeout:
+            process.kill()
+            _, err = process.communicate()
+            pytest.fail(f"the run ended (exit {process.returncode}) before the moment to "
+                        f"kill it:\n{err}")
+        time.sleep(0.002)
+
+
+def sigkill(process):
+    """SIGKILLs the process (it must still run); it must have printed no traceback."""
+    assert process.poll() is None, "the process ended before it was killed"
+    process.send_signal(signal.SIGKILL)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert "Traceback" not in err, err
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def checkpoint_numbers(run_dir):
+    """The episodes of the checkpoints in the folder; every one has its buffer, and no
+    buffer is left without its checkpoint."""
+    names = os.listdir(os.path.join(run_dir, folder.CHECKPOINT_DIR))
+    checkpoints = {int(n[5:-6]) for n in names if n.startswith("ckpt-") and n.endswith(".index")}
+    buffers = {int(n[7:-4]) for n in names if n.startswith("buffer-") and n.endswith(".npz")}
+    assert buffers == checkpoints, names
+    return sorted(checkpoints)
+
+
+def is_debris(name):
+    return ".tmp" in name or "_temp" in name or name.endswith(".old")
+
+
+def debris(run_dir):
+    """What a write cut short leaves: temporary files and folders (``.tmp``), TensorFlow's
+    unfinished checkpoint parts (``_temp``), a folder moved aside (``.old``)."""
+    return sorted(os.path.relpath(os.path.join(root, name), run_dir)
+                  for root, dirs, files in os.walk(run_dir) for name in dirs + files
+                  if is_debris(name))
+
+
+def snapshot(run_dir, debris=True):
+    """Every file of the folder and its bytes (the lock file left out, and what a write cut
+    short left unless ``debris``)."""
+    files = {}
+    for root, _, names in os.walk(run_dir):
+        for name in names:
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, run_dir)
+            if name == folder.LOCK_FILE or (not debris and any(
+                    is_debris(part) for part in relative.split(os.sep))):
+                continue
+            with open(path, "rb") as f:
+                files[relative] = f.read()
+    return files
+
+
+def assert_same_as_unbroken(run_dir, unbroken, rows=None):
+    """The run finished and equals the unbroken one: metrics rows (the first ``rows`` of
+    them), config, actors, SavedModels, checkpoints; no debris."""
+    expected = read_metrics(os.path.join(unbroken, folder.METRICS_FILE))[:rows]
+    assert_same_rows(read_metrics(os.path.join(run_dir, folder.METRICS_FILE)), expected)
+    assert debris(run_dir) == []
+    info = folder.read_run(str(run_dir))
+    assert os.path.exists(os.path.join(run_dir, folder.PLOT_FILE))
+    for spec in info.specs:
+        assert os.path.exists(os.path.join(run_dir, folder.SAVED_MODEL_DIR, spec.name,
+                                           "saved_model.pb"))
+    if rows is None:
+        with open(os.path.join(run_dir, folder.CONFIG_FILE)) as a, \
+                open(os.path.join(unbroken, folder.CONFIG_FILE)) as b:
+            assert json.load(a) == json.load(b)
+        assert checkpoint_numbers(run_dir) == checkpoint_numbers(unbroken)
+        ours = load_actors(info.specs, os.path.join(run_dir, folder.ACTORS_DIR))
+        theirs = load_actors(info.specs, os.path.join(unbroken, folder.ACTORS_DIR))
+        for a, b in zip(ours, theirs):
+            for u, v in zip(a.get_weights(), b.get_weights()):
+                np.testing.assert_array_equal(u, v)
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path, unbroken):
+    """Case 2: while a run lives, a second `--resume` is refused with its pid; SIGKILLed
+    (here while TensorFlow writes the index of checkpoint 20), it leaves a lock file that
+    blocks nothing: the next `--resume` runs, and the result is whole."""
+    out = tmp_path / "run"
+    holder = start("checkpoint:2", *RUN, "--out", out)
+    wait_paused(holder)
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 1
+    assert f"{out} is in use by another tf-maddpg process (pid {holder.pid})" in err, err
+    assert "Traceback" not in err
+    sigkill(holder)
+    assert read_text(out / folder.LOCK_FILE).strip() == str(holder.pid)  # names the dead...
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")  # ...and blocks nothing
+    assert status == 0, err
+    assert_same_as_unbroken(out, unbroken)
+
+
+def test_an_overwrite_killed_at_random_moments(tmp_path, unbroken):
+    """Case 3: `--overwrite` of a finished run, SIGKILLed at seeded random moments: while
+    it builds its networks (before the new run starts), after the new run started but
+    before its first checkpoint, and after its first checkpoint. Before the start the old
+    run is untouched (byte for byte) and evaluate, export and --resume work on it; after,
+    the folder holds the new run, which resumes and equals the unbroken run."""
+    out = tmp_path / "run"
+    status, err = tf_maddpg("train", *RUN, "--seed", "1", "--episodes", "10", "--out", out)
+    assert status == 0, err
+    old = snapshot(out)
+    rng = np.random.default_rng(17)
+
+    def config_of_new_run():
+        return '"seed": 0' in read_text(out / folder.CONFIG_FILE)
+
+    # 1. It holds the lock and is building its environments and networks.
+    overwrite = start("-", *RUN, "--out", out, "--overwrite")
+    wait_for(lambda: read_text(out / folder.LOCK_FILE).strip() == str(overwrite.pid), overwrite)
+    time.sleep(rng.uniform(0.0, 0.05))
+    sigkill(overwrite)
+    assert snapshot(out) == old  # nothing of the old run lost
+    assert tf_maddpg("evaluate", out, "--episodes", "1") == (0, "")
+    assert tf_maddpg("export", out, "--out", tmp_path / "exported") == (0, "")
+    resumed = tmp_path / "resumed"
+    shutil.copytree(out, resumed)
+    assert tf_maddpg("train", "--resume", resumed, "--episodes", "11", "--quiet")[0] == 0
+    assert checkpoint_numbers(resumed) == [10, 11]
+    assert_same_rows(read_metrics(resumed / folder.METRICS_FILE),
+                     read_metrics(out / folder.METRICS_FILE))
+
+    # 2. The new run has started (its config.json is written), no checkpoint yet.
+    overwrite = start("-", *RUN, "--out", out, "--overwrite")
+    wait_for(config_of_new_run, overwrite)
+    time.sleep(rng.uniform(0.0, 0.1))
+    sigkill(overwrite)
+    assert not folder.has_checkpoint(str(out))  # the old run's checkpoints are gone with it
+    assert folder.read_run(str(out)).config.seed == 0
+
+    # 3. After the new run's first checkpoint.
+    overwrite = start("-", *RUN, "--out", out, "--overwrite")
+    wait_for(lambda: config_of_new_run() and folder.has_checkpoint(str(out)), overwrite)
+    time.sleep(rng.uniform(0.0, 0.3))
+    sigkill(overwrite)
+    assert_run_folder_whole(out)
+    assert folder.read_run(str(out)).config.seed == 0
+
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 0, err
+    assert_same_as_unbroken(out, unbroken)
+
+
+SIDE_FILE_KILLS = [  # (where the process stops, its newest checkpoint then, what it is doing)
+    ("returns.png:2", 10, "a fresh run, drawing the plot of episode 20"),
+    ("config.json:1", 10, "a resume, rewriting config.json from the checkpoint"),
+    ("run.json:1", 10, "a resume, rewriting run.json"),
+    ("agent_1.keras:1", 20, "a resume, writing the actors of checkpoint 20 (agent_0's in place)"),
+    ("saved_model:1", 30, "a resume at the end, moving the SavedModels into place"),
+]
+"""(A kill while metrics.csv is written: case 5's.)"""
+
+
+def test_kills_during_writes_of_every_side_file(tmp_path, unbroken):
+    """Case 4: one run, SIGKILLed in the middle of writing each of its side files in turn
+    (returns.png, config.json, run.json, actors, saved_model; metrics.csv in the next
+    test), each time resumed by the next process; the last `--resume` finishes it (the
+    SavedModels too), equal to the unbroken run."""
+    out = tmp_path / "run"
+    for number, (pause, newest, _) in enumerate(SIDE_FILE_KILLS):
+        process = start(pause, *(["--resume", out, "--quiet"] if number else [*RUN, "--out", out]))
+        wait_paused(process)
+        sigkill(process)
+        assert_run_folder_whole(out)
+        assert checkpoint_numbers(out)[-1] == newest
+    assert not os.path.exists(out / folder.SAVED_MODEL_DIR)
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 0, err
+    assert_same_as_unbroken(out, unbroken)
+
+
+def test_a_run_at_its_total_resumes_only_to_write_missing_savedmodels(tmp_path, unbroken):
+    """What lets case 4's last `--resume` finish a run killed while it wrote its
+    SavedModels, while a finished run is still refused ("has finished its 30 episodes")."""
+    from tf_maddpg.cli.checks import export_pending
+
+    assert not export_pending(str(unbroken), 30)  # finished
+    run = tmp_path / "run"
+    shutil.copytree(unbroken, run)
+    index = run / folder.CHECKPOINT_DIR / "ckpt-30.index"
+    older = index.stat().st_mtime_ns - 10**9
+    os.utime(run / folder.SAVED_MODEL_DIR / "metadata.json", ns=(older, older))
+    assert export_pending(str(run), 30)  # a longer --resume killed before its export
+    shutil.rmtree(run / folder.SAVED_MODEL_DIR)
+    assert export_pending(str(run), 30)  # a run killed before its first export
+
+
+def test_an_edited_config_json_after_a_kill_is_refused_then_resumes(tmp_path, unbroken):
+    """Case 5 (and case 4's kill during a metrics.csv write): a run SIGKILLed while it
+    writes the row of episode 30 to metrics.csv (checkpoint 20 kept), then its config.json
+    edited: `--resume` refuses naming the field and changes nothing; with the value put
+    back it resumes, equal to the unbroken run."""
+    out = tmp_path / "run"
+    process = start("metrics.csv:4", *RUN, "--out", out)
+    wait_paused(process)
+    sigkill(process)
+    assert_run_folder_whole(out)
+    assert_same_rows(read_metrics(out / folder.METRICS_FILE),
+                     read_metrics(unbroken / folder.METRICS_FILE)[:2])  # the old file whole
+    path = out / folder.CONFIG_FILE
+    original = path.read_text()
+    path.write_text(original.replace('"gamma": 0.95', '"gamma": 0.5'))
+    before = snapshot(out, debris=False)
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 1
+    assert "gamma (0.95 in the checkpoint, 0.5 now)" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert snapshot(out, debris=False) == before  # (what the kill left may be cleaned up)
+    path.write_text(original)
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 0, err
+    assert_same_as_unbroken(out, unbroken)
+
+
+def _file_size_limit(limit):
+    def limit_file_size():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_file_size
+
+
+def test_a_full_disk_in_a_real_process(tmp_path, unbroken):
+    """Case 6: `tf-maddpg train` whose files may not grow past 64 KiB (RLIMIT_FSIZE, no root
+    needed): the buffer of checkpoint 30 (about 78 KB) cannot be written. Then `--resume`
+    whose files may not pass 512 bytes: config.json (about 800) cannot be rewritten. Each
+    time one clear line naming the last good checkpoint, no traceback, no debris; with the
+    limit lifted, `--resume` finishes the run, equal to the unbroken one."""
+    out = tmp_path / "run"
+    kept = f"The last good checkpoint (episode 20) is kept in {out}/checkpoints."
+    process = start("-", *RUN, "--out", out, preexec_fn=_file_size_limit(64 * 1024))
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 1, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg train: error: could not write the checkpoint of episode 30 in "
+        f"{out}/checkpoints: File too large. {kept}"], err
+    assert debris(out) == []
+    assert checkpoint_numbers(out) == [10, 20]
+    process = start("-", "--resume", out, "--quiet", preexec_fn=_file_size_limit(512))
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 1, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg train: error: could not write the run folder: File too large. {kept}"], err
+    assert debris(out) == []
+    status, err = tf_maddpg("train", "--resume", out, "--quiet")
+    assert status == 0, err
+    assert_same_as_unbroken(out, unbroken)

@@ -45,3 +45,21 @@ def test_agents_of_simple_tag_that_terminate_on_success_train():
                    env_kwargs={"terminate_on_success": True, "num_good": 1, "num_adversaries": 3},
                    verbose=False)
     assert result.num_updates > 0 and all(np.isfinite(v) for v in result.history[0].values())
+
+
+# The value-based family (Discrete actions only): a cooperative scenario with two kinds of
+# agents (two shared networks, one team), 50 actions, and three agents alone.
+VALUE_CASES = [("collect_treasure_v1", "qmix"), ("simple_reference_v3", "vdn"),
+               ("simple_crypto_v3", "iql")]
+
+
+@pytest.mark.parametrize("name,algo", VALUE_CASES, ids=[f"{n}-{a}" for n, a in VALUE_CASES])
+def test_the_scenario_trains_with_the_value_based_family(name, algo):
+    from tf_maddpg.algorithms.registry import ALGORITHMS
+
+    result = train(ALGORITHMS[algo].config_class(**TINY), name, verbose=False)
+    assert result.num_updates > 0 and len(result.history) == 1
+    assert all(np.isfinite(v) for k, v in result.history[0].items() if "/actor/" not in k)
+    obs = [np.zeros((1, s.obs_dim), np.float32) for s in result.learner.specs]
+    for spec, action in zip(result.learner.specs, result.policy.act(obs)):
+        assert action.shape == (1, spec.action_dim) and action.sum() == 1.0

@@ -13,6 +13,17 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "tf_maddpg.algorithms.maddpg.config": ("MADDPGConfig",),
     "tf_maddpg.algorithms.matd3.config": ("MATD3Config",),
+    "tf_maddpg.algorithms.iql.config": ("IQLConfig",),
+    "tf_maddpg.algorithms.vdn.config": ("VDNConfig",),
+    "tf_maddpg.algorithms.qmix.config": ("QMIXConfig",),
+    "tf_maddpg.algorithms.value_based.learner": ("QLearner",),
+    "tf_maddpg.algorithms.value_based.policy": ("EpsilonGreedyPolicy",),
+    "tf_maddpg.algorithms.ippo.config": ("IPPOConfig",),
+    "tf_maddpg.algorithms.mappo.config": ("MAPPOConfig",),
+    "tf_maddpg.algorithms.happo.config": ("HAPPOConfig",),
+    "tf_maddpg.algorithms.ppo.learner": ("PPOLearner",),
+    "tf_maddpg.algorithms.happo.learner": ("HAPPOLearner",),
+    "tf_maddpg.algorithms.ppo.policy": ("StochasticPolicy",),
     "tf_maddpg.algorithms.maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
     "tf_maddpg.algorithms.matd3.learner": ("MATD3Learner", "MATD3Noise"),
     "tf_maddpg.algorithms.maddpg.policy": ("MultiAgentPolicy",),
@@ -27,6 +38,7 @@ _EXPORTS = {
     "tf_maddpg.runs.checkpoint": ("CheckpointError",),
     "tf_maddpg.runs.folder": ("RunFolderError", "read_run"),
     "tf_maddpg.storage.replay": ("Batch", "ReplayBuffer"),
+    "tf_maddpg.storage.rollout": ("Rollout",),
     "tf_maddpg.training": ("TrainingResult", "evaluate", "train"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -99,6 +99,12 @@ class RunConfig:
         values = {"algo": self.algo, **dataclasses.asdict(self)}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
+    def check_agents(self, specs) -> None:
+        """Raises ``ValueError`` (naming the agent and what to use instead) when the
+        algorithm cannot train agents ``specs`` (``AgentSpec``s); every agent is
+        accepted unless a subclass says otherwise (the value-based family refuses
+        Box actions). The learner and ``tf-maddpg train`` call it."""
+
 
 # --- Checks used by every config's __post_init__ -------------------------------------
 

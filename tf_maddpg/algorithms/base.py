@@ -9,7 +9,7 @@ from typing import Sequence, Type
 
 from tf_maddpg.config import RunConfig
 
-LOOPS = ("off_policy",)
+LOOPS = ("off_policy", "on_policy")
 """The training loops an algorithm can run in (tf_maddpg.training)."""
 
 

@@ -16,13 +16,19 @@ import functools
 import inspect
 from typing import Dict, Optional, Type
 
-from tf_maddpg.algorithms import maddpg, matd3
+from tf_maddpg.algorithms import happo, ippo, iql, maddpg, mappo, matd3, qmix, vdn
 from tf_maddpg.algorithms.base import Algorithm
 from tf_maddpg.config import RunConfig
 
 ALGORITHMS: Dict[str, Algorithm] = {a.name: a for a in (
     maddpg.ALGORITHM,
     matd3.ALGORITHM,
+    iql.ALGORITHM,
+    vdn.ALGORITHM,
+    qmix.ALGORITHM,
+    ippo.ALGORITHM,
+    mappo.ALGORITHM,
+    happo.ALGORITHM,
 )}
 """Every algorithm by name, in the order ``--help`` lists them."""
 

@@ -1,4 +1,4 @@
-"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs, compare.
+"""The ``tf-maddpg`` command: train, evaluate, export, plot, list-envs, compare, sweep.
 
 Every algorithm of the registry (``tf_maddpg.algorithms.registry``) trains
 with ``--algo NAME``; its configuration's fields are the options of ``train``.
@@ -10,6 +10,7 @@ with ``--algo NAME``; its configuration's fields are the options of ``train``.
     tf-maddpg export runs/adv --out exported/adv
     tf-maddpg plot runs/adv runs/adv1 --out returns.png
     tf-maddpg list-envs
+    tf-maddpg sweep sweep.yaml --out runs/sweep    (Ray Tune; docs/sweeps.md)
 
 Exit status: 0 done; 1 a run failed, or a run folder (RUN_DIR) cannot be used
 (the message says why); 2 bad command-line input: an unknown option, a value
@@ -27,7 +28,7 @@ The package, one module per idea: ``parser`` (the commands, their options and
 help texts), ``startup`` (TensorFlow kept quiet and unloaded), ``checks``
 (every input, before anything runs), ``commands`` (one function per command),
 ``messages`` (the command line's words), ``errors`` (``CommandError``,
-``BadInput``).
+``BadInput``), ``sweep`` (the sweep command and its options).
 """
 
 from __future__ import annotations

@@ -297,6 +297,22 @@ def run_episode(run_dir: str) -> int:
     return max(numbers, default=0)
 
 
+def export_pending(run_dir: str, episode: int) -> bool:
+    """Whether a run whose newest checkpoint is of ``episode`` still lacks the SavedModels
+    of that episode: killed while it wrote them at its end, it has none (or older ones than
+    that checkpoint), and a ``--resume`` with the same total writes them."""
+    from tf_maddpg.runs.folder import CHECKPOINT_DIR, SAVED_MODEL_DIR
+
+    saved = os.path.join(run_dir, SAVED_MODEL_DIR, "metadata.json")  # written last
+    if not os.path.exists(saved):
+        return True
+    try:
+        index = os.path.join(run_dir, CHECKPOINT_DIR, f"ckpt-{episode}.index")
+        return os.path.getmtime(saved) < os.path.getmtime(index)
+    except OSError:
+        return False
+
+
 def _read_run(run_dir: str, need_scenario: bool = True):
     from tf_maddpg.runs.folder import RunFolderError, read_run
 

@@ -14,7 +14,8 @@ from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   _check_run_scenario, _check_writable_folder,
                                   _config_message, _config_options, _load_run_policy,
                                   _read_run, check_scenario, config_from, default_run_dir,
-                                  env_kwargs_from, run_episode, short_run_warnings)
+                                  env_kwargs_from, export_pending, run_episode,
+                                  short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text, _reason,
                                     _show, _worker_message)
@@ -62,7 +63,9 @@ def _train(args, parser) -> int:
         except (ValueError, TypeError) as error:
             raise BadInput(_config_message(str(error), options, {}, None)) from None
         done = run_episode(args.resume)
-        if config.num_episodes <= done:
+        # At its total, a run killed while writing its SavedModels resumes to write them.
+        if config.num_episodes < done or (config.num_episodes == done
+                                          and not export_pending(args.resume, done)):
             more = max(2 * done, done + 1)
             if "num_episodes" in options:
                 raise BadInput(f"{args.resume} is at episode {done} already, and --episodes "
@@ -89,6 +92,14 @@ def _train(args, parser) -> int:
             given = " ".join(f"--env-arg {k}={_show(v)}" for k, v in env_kwargs.items())
             raise BadInput(f"{scenario} cannot run with {given or 'its default options'}: "
                            f"mpe2 fails with {error}; choose other values") from None
+        try:
+            config.check_agents(specs)
+        except ValueError as error:
+            given = "".join(f" --env-arg {k}={_show(v)}" for k, v in env_kwargs.items())
+            reason = str(error).replace("(mpe2: continuous_actions=False)",
+                                        "(--env-arg continuous_actions=false)")
+            raise BadInput(f"--algo {config.algo} cannot train {scenario}{given}: "
+                           f"{_cli_words(reason)}") from None
         _check_buffer_memory(config, specs)
         out_dir = args.out or default_run_dir(scenario, config, env_kwargs)
         _check_writable_folder(out_dir, "--out" if args.out else None)

@@ -40,7 +40,7 @@ def _unrecognized(parser, extra: Sequence[str]) -> str:
             + (f" (did you mean: {', '.join(hints)})" if hints else ""))
 
 
-_COMMANDS = ("train", "evaluate", "export", "plot", "list-envs", "compare")
+_COMMANDS = ("train", "evaluate", "export", "plot", "list-envs", "compare", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "as for train; --seed is replaced by --seeds")
     _add_config_options(fields, ALGORITHMS["maddpg"].config_class, set(),
                         skip=("seed", "checkpoint_interval"))
+
+    from tf_maddpg.cli.sweep import add_sweep_command
+
+    add_sweep_command(command)
     return parser
 
 
@@ -156,8 +160,10 @@ checkpoints/, actors/, saved_model/.
 algorithms:
 """ + describe() + """
 
-Config fields come from, in rising priority: the defaults (the PyTorch
-reference's settings), --config FILE, then the options below. Ctrl-C once
+Config fields come from, in rising priority: the algorithm's defaults (each
+algorithm's published settings: MADDPG and MATD3 the PyTorch reference's,
+IPPO and MAPPO the MAPPO repository's for MPE, HAPPO HARL's), --config FILE,
+then the options below. Ctrl-C once
 finishes the episode, saves a checkpoint and stops; --resume continues.
 A run too short to update (episodes x episode length below --minimal-size)
 or to evaluate (--episodes below --eval-interval) is warned about before it
@@ -167,6 +173,7 @@ examples:
   tf-maddpg train simple_adversary_v3 --episodes 5000 --seed 0 --out runs/adv
   tf-maddpg train simple_spread_v3 --config my.yaml --eval-interval 50
   tf-maddpg train simple_tag_v3 --algo matd3 --env-arg terminate_on_success=true
+  tf-maddpg train simple_spread_v3 --algo mappo --episodes 40000   # 1M env steps
   tf-maddpg train simple_spread_v3 --env-arg N=4 --env-arg continuous_actions=true
   tf-maddpg train simple_spread_v3 --num-envs 16 --env-workers 2   # both CPU cores
   tf-maddpg train --resume runs/adv --episodes 8000
@@ -204,8 +211,7 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> Non
         shown.add(field.name)
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
-        default = field.default
-        help_text = (f"{_plain(docs.get(field.name, ''))} (default: {_show(default)})"
+        help_text = (f"{_plain(docs.get(field.name, ''))} (default: {_defaults(field.name)})"
                      .replace("%", "%%"))
         common = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
         if kind == "bool":
@@ -220,6 +226,19 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> Non
             group.add_argument(*flags, type=_integer, nargs="+", metavar="N", **common)
         else:
             group.add_argument(*flags, choices=cls.choices.get(field.name), **common)
+
+
+def _defaults(name: str) -> str:
+    """A field's default, or its default per algorithm where they differ:
+    ``0.95 (maddpg, matd3), 0.99 (ippo, mappo, happo)``."""
+    by_value = {}
+    for algorithm in ALGORITHMS.values():
+        fields = {f.name: f for f in dataclasses.fields(algorithm.config_class)}
+        if name in fields:
+            by_value.setdefault(_show(fields[name].default), []).append(algorithm.name)
+    if len(by_value) == 1:
+        return next(iter(by_value))
+    return ", ".join(f"{value} ({', '.join(names)})" for value, names in by_value.items())
 
 
 # --- Option types -------------------------------------------------------------------------

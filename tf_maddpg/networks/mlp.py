@@ -1,4 +1,5 @@
-"""Keras network factories: an actor per agent and a centralised critic per agent."""
+"""Keras network factories: an actor per agent, a centralised critic per agent, and the
+value-based family's Q-networks."""
 
 from __future__ import annotations
 
@@ -88,3 +89,15 @@ def make_critic(specs: Sequence[AgentSpec], hidden_sizes: Sequence[int] = (64, 6
     joint = keras.Input(shape=(size,), name="joint_obs_actions")
     q = _mlp(joint, size, hidden_sizes, 1)
     return keras.Model(joint, q, name=name)
+
+
+def make_q_network(obs_dim: int, num_actions: int, hidden_sizes: Sequence[int] = (64, 64),
+                   id_dim: int = 0, name: str = "q_network") -> keras.Model:
+    """A Q-network (IQL, VDN, QMIX): [B, obs_dim + id_dim] -> Q-values [B, num_actions].
+
+    ``id_dim`` extra input columns hold a one-hot agent id when several agents
+    share the network. A network without them is a plain Dense stack, the
+    agent's actor: its greedy action is the argmax of its output.
+    """
+    obs = keras.Input(shape=(obs_dim + id_dim,), name="obs")
+    return keras.Model(obs, _mlp(obs, obs_dim + id_dim, hidden_sizes, num_actions), name=name)

@@ -9,6 +9,7 @@ from typing import List, Sequence
 import keras
 
 from tf_maddpg.envs.specs import AgentSpec
+from tf_maddpg.networks import CUSTOM_OBJECTS
 
 
 def save_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
@@ -41,7 +42,7 @@ def load_actors(specs: Sequence[AgentSpec], directory: str | os.PathLike) -> Lis
             raise ValueError(f"{path} is not a .keras file (a .keras file is a zip archive; "
                              f"this one is {_describe(path)}): it is damaged or was replaced")
         try:
-            actor = keras.models.load_model(path)
+            actor = keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)
         except Exception as error:  # noqa: BLE001 - whatever Keras trips on, the file is unusable
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise ValueError(f"{path} could not be loaded as a Keras model ({reason}): it is "

@@ -125,14 +125,16 @@ def clear_run(run_dir: str) -> None:
 
 def remove_debris(run_dir: str) -> None:
     """Cleans up after a run killed mid-write: removes temporary files and folders
-    (``*.tmp-<pid>*``) and TensorFlow's unfinished ``*_temp`` checkpoint parts, and
-    puts back a folder caught between its two renames (``X.old`` without ``X``)."""
+    (``*.tmp-<pid>*``), TensorFlow's unfinished ``*_temp`` checkpoint parts and its
+    temporary checkpoint index (``checkpoint.tmp<hex>``), and puts back a folder caught
+    between its two renames (``X.old`` without ``X``)."""
     import glob
 
     from tf_maddpg.runs.atomic import remove
 
     for pattern in ("*.tmp-*", os.path.join(CHECKPOINT_DIR, "*.tmp-*"),
-                    os.path.join(CHECKPOINT_DIR, "*_temp*")):
+                    os.path.join(CHECKPOINT_DIR, "*_temp*"),
+                    os.path.join(CHECKPOINT_DIR, "checkpoint.tmp*")):
         for path in glob.glob(os.path.join(run_dir, pattern)):
             remove(path)
     for old in glob.glob(os.path.join(run_dir, "*.old")):
@@ -206,11 +208,11 @@ def _tuple(value):
 
 
 def _write_json(path: str, value) -> None:
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
+    from tf_maddpg.runs.atomic import replacing
+
+    with replacing(path) as temporary, open(temporary, "w") as f:
         json.dump(value, f, indent=2)
         f.write("\n")
-    os.replace(temporary, path)
 
 
 def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_kwargs,

@@ -94,13 +94,14 @@ def _names(keys: Sequence[str]) -> str:
 
 
 def draw_mean_and_band(ax, runs: Sequence[Rows], key: str, label: str, style: str = "-",
-                       color=None) -> None:
-    """One curve of ``key`` against the episode: its mean over ``runs`` and a min-max band.
+                       color=None, x: str = "episode") -> None:
+    """One curve of ``key`` against ``x`` (a metrics column: the episode, env steps or
+    wall_s, averaged over the runs): its mean over ``runs`` and a min-max band.
 
     The curve covers the evaluations that every run reached.
     """
     length = common_length(runs)
-    episodes = [r["episode"] for r in runs[0][:length]]
+    episodes = np.mean([[r[x] for r in rows[:length]] for rows in runs], axis=0)
     values = np.array([[r[key] for r in rows[:length]] for rows in runs])  # [runs, evals]
     line, = ax.plot(episodes, values.mean(axis=0), style, color=color, label=label)
     ax.fill_between(episodes, values.min(axis=0), values.max(axis=0), color=line.get_color(),

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Optional
+from typing import Callable, Dict, Optional
 
 from tf_maddpg.algorithms.registry import algorithm_of
 from tf_maddpg.config import RunConfig
 from tf_maddpg.envs.sources import EnvSource, build_vec_env
 from tf_maddpg.runs import folder
-from tf_maddpg.training import off_policy
+from tf_maddpg.training import off_policy, on_policy
 from tf_maddpg.training.session import TrainingResult, TrainingSession
 
-LOOPS = {"off_policy": (off_policy.make_storage, off_policy.train_off_policy)}
+LOOPS = {"off_policy": (off_policy.make_storage, off_policy.train_off_policy),
+         "on_policy": (on_policy.make_storage, on_policy.train_on_policy)}
 """Each training loop (an algorithm's ``loop``): (storage factory, loop function)."""
 
 
 def train(config: RunConfig, scenario: EnvSource = "simple_adversary_v3", *,
           env_kwargs: Optional[dict] = None, out_dir: Optional[str] = None,
-          verbose: bool = True, resume: bool = False, overwrite: bool = False) -> TrainingResult:
+          verbose: bool = True, resume: bool = False, overwrite: bool = False,
+          on_evaluation: Optional[Callable[[Dict[str, float]], None]] = None) -> TrainingResult:
     """Trains the algorithm of ``config`` on a PettingZoo environment.
 
     Args:
@@ -38,6 +40,12 @@ def train(config: RunConfig, scenario: EnvSource = "simple_adversary_v3", *,
         ``num_episodes``, the new total. The result is the same as a run
         that was never stopped.
       overwrite: replace a run that ``out_dir`` already holds.
+      on_evaluation: if given, called with a copy of each evaluation's metrics
+        row (``episode``, ``env_steps``, ``wall_s``, ``return/<agent>``,
+        ``loss/<kind>/<agent>``: a row of metrics.csv) right after it is
+        written, before a checkpoint due at that episode; ``tf-maddpg sweep``
+        reports it to Ray Tune. What it raises ends the run as a failure would
+        (the last checkpoint is kept).
 
     The first Ctrl-C finishes the current episode, saves a checkpoint and
     returns with ``interrupted=True``; a second one stops at once (raising
@@ -70,7 +78,8 @@ def train(config: RunConfig, scenario: EnvSource = "simple_adversary_v3", *,
                 folder.check_same_agents(out_dir, run_info.specs, env.specs)
             name = scenario if isinstance(scenario, str) else None
             session = TrainingSession(algorithm, config, env, make_storage(env.specs, config),
-                                      out_dir, verbose, title=run_title(name, env_kwargs, config))
+                                      out_dir, verbose, title=run_title(name, env_kwargs, config),
+                                      on_evaluation=on_evaluation)
             session.begin(restore, name, env_kwargs)
             with session.running():
                 loop(session)

@@ -14,7 +14,7 @@ import dataclasses
 import math
 import os
 import time
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import keras
 
@@ -75,10 +75,13 @@ class TrainingSession:
       algorithm: the registry entry of ``config``'s algorithm.
       config: the run's configuration.
       env: the training environments (also used for evaluation).
-      storage: where the loop keeps experience (a ``ReplayBuffer``), or None;
-        checkpoints save and restore it.
+      storage: where the loop keeps experience (a ``ReplayBuffer``, a
+        ``Rollout``), or None; checkpoints keep it when it has ``save`` and
+        ``load`` (a replay buffer; a rollout is empty between rounds).
       out_dir: the run folder, or None for a run that writes nothing.
       verbose: show the progress bar and print the evaluation table.
+      on_evaluation: called with a copy of each metrics row once it is written
+        (``train``'s argument of that name), or None.
 
     Attributes:
       learner, policy: the algorithm's learner and its acting policy
@@ -89,8 +92,10 @@ class TrainingSession:
     """
 
     def __init__(self, algorithm: Algorithm, config: RunConfig, env: VecEnv, storage,
-                 out_dir: Optional[str], verbose: bool, title: Optional[str] = None):
+                 out_dir: Optional[str], verbose: bool, title: Optional[str] = None,
+                 on_evaluation: Optional[Callable[[Dict[str, float]], None]] = None):
         self.config = config
+        self.on_evaluation = on_evaluation
         self.env = env
         self.out_dir = out_dir
         self.names = env.agents
@@ -117,7 +122,8 @@ class TrainingSession:
         self.saved_episode = None
         if out_dir:
             self.checkpoint = TrainingCheckpoint(
-                os.path.join(out_dir, folder.CHECKPOINT_DIR), self.learner, self.policy, storage,
+                os.path.join(out_dir, folder.CHECKPOINT_DIR), self.learner, self.policy,
+                storage if hasattr(storage, "save") else None,  # a rollout is empty between rounds
                 {"replay": self.replay_rng, "exploration": self.policy.rng})
         self.log = RunLog(out_dir, self.names, verbose, title)
         self.stop = StopOnCtrlC(self.log.say)
@@ -268,6 +274,8 @@ class TrainingSession:
         progress.loss_sums, progress.loss_counts = {}, {}
         self.history.append(row)
         self.log.evaluation(row, self.history, rate)
+        if self.on_evaluation is not None:
+            self.on_evaluation(dict(row))
         return row
 
     def save_checkpoint(self) -> None:

@@ -1,0 +1,192 @@
+"""The whole family at one budget: every algorithm on five mpe2 scenarios, three seeds,
+2M env steps per run; the table, and curves against env steps and wall-clock time.
+
+    python examples/family_results.py run --jobs 2        # trains whatever is missing
+    python examples/family_results.py run --algos mappo   # one algorithm
+    python examples/family_results.py report              # docs/results/family/README.md
+
+``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
+``sweep_file`` below) with the algorithm's default settings, 80,000 episodes of
+25 steps (2M env steps),
+evaluating every 3,200 episodes (80,000 env steps) on 100 greedy episodes,
+into ``runs/family/SCENARIO/ALGO/seedS``; it skips finished runs and resumes
+stopped ones. MADDPG and MATD3 act in 16 environments at once (``--num-envs
+16``: the same update schedule, counted in env steps, as one environment).
+``report`` copies each run's metrics.csv and config.json to
+``docs/results/family/``, draws per scenario the curves of every algorithm
+(the mean return per agent of each agent group, mean and min-max band over
+the seeds) against env steps and against wall-clock seconds, and writes the
+table into ``docs/results/family/README.md`` between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from typing import List
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scenario_results import (Row, _mean_std, finished, groups, random_returns,  # noqa: E402
+                              slug, write_between)
+
+from tf_maddpg.algorithms.registry import ALGORITHMS  # noqa: E402
+
+ALGOS = tuple(ALGORITHMS)
+SEEDS = (0, 1, 2)
+EPISODES = 80_000
+EVAL_INTERVAL = 3_200
+RUNS_DIR = os.path.join("runs", "family")
+DOCS_DIR = os.path.join("docs", "results", "family")
+LAST = 3  # the final return: mean of the last LAST evaluations (the last 240k env steps)
+MARKERS = ("<!-- family table: start -->", "<!-- family table: end -->")
+ROWS = [
+    Row("simple_spread", "simple_spread_v3", EPISODES),
+    Row("simple_speaker_listener", "simple_speaker_listener_v4", EPISODES),
+    Row("simple_reference", "simple_reference_v3", EPISODES),
+    Row("simple_adversary", "simple_adversary_v3", EPISODES, teams=(("adversary",), ("agent",))),
+    Row("simple_tag", "simple_tag_v3", EPISODES, teams=(("adversary",), ("agent",))),
+]
+OFF_POLICY_ENVS = 16
+
+
+def run_dir(row: Row, algo: str, seed: int) -> str:
+    return os.path.join(RUNS_DIR, slug(row), algo, f"seed{seed}")
+
+
+def command(row: Row, algo: str, seed: int) -> List[str]:
+    """The ``tf-maddpg train`` command line of one run (the sweep's trial of it)."""
+    argv = ["tf-maddpg", "train", row.scenario, "--algo", algo, "--episodes", str(EPISODES),
+            "--eval-interval", str(EVAL_INTERVAL), "--eval-episodes", "100",
+            "--checkpoint-interval", str(EVAL_INTERVAL * 5), "--seed", str(seed),
+            "--out", run_dir(row, algo, seed), "--quiet", "--threads", "1"]
+    if ALGORITHMS[algo].loop == "off_policy":
+        argv += ["--num-envs", str(OFF_POLICY_ENVS)]
+    return argv
+
+
+def sweep_file(algos, seeds, only=None) -> dict:
+    """The sweep (``tf-maddpg sweep``'s file) of these runs: what ``command`` gives."""
+    return {"scenarios": [{"scenario": row.scenario, "name": slug(row)} for row in ROWS
+                          if not only or slug(row) in only],
+            "algorithms": [{"algo": a, "options": {"num_envs": OFF_POLICY_ENVS}}
+                           if ALGORITHMS[a].loop == "off_policy" else a for a in algos],
+            "seeds": list(seeds),
+            "options": {"episodes": EPISODES, "eval_interval": EVAL_INTERVAL,
+                        "eval_episodes": 100, "checkpoint_interval": EVAL_INTERVAL * 5}}
+
+
+def run_all(jobs: int, algos, seeds, only, engine=None) -> None:
+    """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
+    installed, else the sweep's engine without Ray): finished runs are skipped, stopped
+    ones resume, ``jobs`` runs at a time with one TensorFlow thread each."""
+    from tf_maddpg.sweep import parse_spec, run_sweep
+    from tf_maddpg.sweep.run import default_engine
+
+    result = run_sweep(parse_spec(sweep_file(algos, seeds, only)), RUNS_DIR,
+                       engine=engine or default_engine(), cpus_per_trial=1,
+                       max_concurrent=jobs, report=False)
+    for record in result.failed:
+        print(f"failed: {record.folder}: {record.error}", flush=True)
+
+
+def report() -> None:
+    from tf_maddpg.runs.metrics import read_metrics
+    from tf_maddpg.runs.plots import draw_mean_and_band, plt
+
+    done = {(row.name, a): [read_metrics(os.path.join(run_dir(row, a, s), "metrics.csv"))
+                            for s in SEEDS if finished(run_dir(row, a, s))]
+            for row in ROWS for a in ALGOS}
+    algos = [a for a in ALGOS if any(done[(row.name, a)] for row in ROWS)]
+    lines = ["| scenario | agents | random policy | "
+             + " | ".join(a.upper() for a in algos) + " |",
+             "|---|---|---:|" + "---:|" * len(algos)]
+    speed = ["| scenario | " + " | ".join(a.upper() for a in algos) + " |",
+             "|---|" + "---:|" * len(algos)]
+    missing = []
+    for row in ROWS:
+        runs = {a: done[(row.name, a)] for a in algos}
+        for a in algos:
+            if len(runs[a]) < len(SEEDS):
+                missing.append(f"{row.name} {a}: {len(runs[a])} of {len(SEEDS)} seeds")
+            for seed in SEEDS:
+                source = run_dir(row, a, seed)
+                if finished(source):
+                    target = os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}")
+                    os.makedirs(target, exist_ok=True)
+                    for name in ("metrics.csv", "config.json", "run.json"):
+                        shutil.copy(os.path.join(source, name), target)
+        present = [a for a in algos if runs[a]]
+        if not present:
+            continue
+        names = [k[len("return/"):] for k in runs[present[0]][0][0] if k.startswith("return/")]
+        team = groups(names)
+        rand = random_returns(row)
+        # Curves: one panel per agent group, against env steps and against wall time.
+        for x, label in (("env_steps", "env steps"), ("wall_s", "wall-clock seconds")):
+            fig, axes = plt.subplots(1, len(team), figsize=(6 * len(team), 4), squeeze=False)
+            for ax, (group, members) in zip(axes[0], team.items()):
+                for a in present:
+                    rows = [[{**r, "group": np.mean([r[f"return/{n}"] for n in members])}
+                             for r in run] for run in runs[a]]
+                    draw_mean_and_band(ax, rows, "group", a.upper(), x=x)
+                ax.axhline(np.mean([rand[n] for n in members]), color="gray", ls=":",
+                           label="random policy")
+                ax.set_title(f"{row.name}: {group} ({len(members)})")
+                ax.set_xlabel(label)
+                ax.set_ylabel("mean evaluation return per agent")
+                ax.grid(alpha=0.3)
+                ax.legend(loc="best", fontsize=8)
+            fig.tight_layout()
+            os.makedirs(os.path.join(DOCS_DIR, slug(row)), exist_ok=True)
+            fig.savefig(os.path.join(DOCS_DIR, slug(row), f"by_{x}.png"), dpi=80)
+            plt.close(fig)
+        for k, (group, members) in enumerate(team.items()):
+            cells = []
+            for a in algos:
+                finals = [np.mean([np.mean([r[f"return/{n}"] for n in members])
+                                   for r in run[-LAST:]]) for run in runs[a]]
+                cells.append(_mean_std(finals))
+            plots = (f" ([steps]({slug(row)}/by_env_steps.png) "
+                     f"[time]({slug(row)}/by_wall_s.png))") if k == 0 else ""
+            lines.append(f"| {row.name if k == 0 else ''}{plots} | {group} ({len(members)}) | "
+                         f"{np.mean([rand[n] for n in members]):.2f} | " + " | ".join(cells) + " |")
+        rates = []
+        for a in algos:
+            values = [run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9) for run in runs[a]]
+            rates.append(f"{np.median(values):,.0f}" if values else "-")
+        speed.append(f"| {row.name} | " + " | ".join(rates) + " |")
+    table = "\n".join(lines)
+    table += ("\n\nEnv steps per second of training, evaluations included (median over the "
+              "seeds' runs, two runs side by side on 2 shared cores, one TensorFlow thread "
+              "each):\n\n" + "\n".join(speed))
+    if missing:
+        table += "\n\nNot run yet: " + "; ".join(missing) + "."
+    write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
+    print(table)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="train the runs that are missing")
+    run.add_argument("--jobs", type=int, default=2)
+    run.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    run.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    run.add_argument("--only", nargs="+", help="scenario folder names")
+    run.add_argument("--engine", choices=("ray", "local"), default=None,
+                     help="the sweep's engine (default: ray where Ray Tune is installed)")
+    sub.add_parser("report", help="write docs/results/family/README.md and the plots")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run_all(args.jobs, args.algos, args.seeds, args.only, args.engine)
+    else:
+        report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

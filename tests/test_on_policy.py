@@ -1,0 +1,158 @@
+"""The on-policy loop (IPPO, MAPPO, HAPPO): what a rollout holds, that the acting policy
+is the learner's, exact resume, every scenario, the command line, evaluate and export."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tf_maddpg import train
+from tf_maddpg.algorithms.happo.config import HAPPOConfig
+from tf_maddpg.algorithms.ippo.config import IPPOConfig
+from tf_maddpg.algorithms.mappo.config import MAPPOConfig
+from tf_maddpg.algorithms.ppo.learner import PPOLearner
+from tf_maddpg.envs import known_scenarios
+from test_checkpoint import CtrlCEnv, without_wall_time
+from test_loop import RecordingEnv
+
+TINY = dict(num_envs=2, episode_length=5, hidden_sizes=(8,), epochs=2, num_minibatches=2,
+            num_episodes=8, eval_interval=4, eval_episodes=2, checkpoint_interval=2)
+CLASSES = {"ippo": IPPOConfig, "mappo": MAPPOConfig, "happo": HAPPOConfig}
+
+
+def test_the_rollout_holds_what_the_environments_played(monkeypatch):
+    """Observations, actions (the Box sample whose clip the env received), rewards,
+    termination and truncation, alive masks: step by step against the env's own log."""
+    RecordingEnv.log = []
+    rollouts = []
+    update = PPOLearner.update_packed
+
+    def record(self, rollout):
+        rollouts.append({k: rollout.valid(k).copy() for k in
+                         ("obs", "actions", "next_obs", "rewards", "terminated", "truncated",
+                          "alive")})
+        return update(self, rollout)
+
+    monkeypatch.setattr(PPOLearner, "update_packed", record)
+    config = MAPPOConfig(**{**TINY, "num_envs": 1, "num_episodes": 3, "eval_interval": 100})
+    result = train(config, RecordingEnv, verbose=False)
+    specs = result.learner.specs
+    names = [s.name for s in specs]
+    obs_cols = np.cumsum([0] + [s.obs_dim for s in specs])
+    act_cols = np.cumsum([0] + [s.action_dim for s in specs])
+    steps = [(r, t) for r in rollouts for t in range(len(r["obs"]))]
+    assert len(steps) == len(RecordingEnv.log) == result.env_steps == 15
+    for (rollout, t), entry in zip(steps, RecordingEnv.log):
+        for i, (name, spec) in enumerate(zip(names, specs)):
+            alive = name in entry["actions"]
+            assert rollout["alive"][t, 0, i] == alive
+            if not alive:
+                continue
+            np.testing.assert_allclose(rollout["obs"][t, 0, obs_cols[i]:obs_cols[i + 1]],
+                                       entry["obs"][name])
+            np.testing.assert_allclose(rollout["next_obs"][t, 0, obs_cols[i]:obs_cols[i + 1]],
+                                       entry["next_obs"][name])
+            action = rollout["actions"][t, 0, act_cols[i]:act_cols[i + 1]]
+            if spec.discrete:
+                assert action.argmax() == entry["actions"][name] and action.sum() == 1
+            else:
+                np.testing.assert_allclose(np.clip(action, -1, 1), entry["actions"][name])
+            assert rollout["rewards"][t, 0, i] == pytest.approx(entry["rewards"][name])
+            assert rollout["terminated"][t, 0, i] == entry["terminated"][name]
+            assert rollout["truncated"][t, 0, i] == entry["truncated"][name]
+
+
+def test_the_acting_policy_acts_with_the_new_weights_after_every_update(monkeypatch):
+    seen = []
+    update = PPOLearner.update_packed
+
+    def check(self, rollout):
+        losses = update(self, rollout)
+        obs = np.random.default_rng(len(seen)).normal(size=(3, self.obs_width)).astype(np.float32)
+        parts = np.split(obs, np.cumsum([s.obs_dim for s in self.specs])[:-1], axis=1)
+        keras_out = np.concatenate([m(p).numpy() for m, p in zip(self._means, parts)], axis=1)
+        seen.append((keras_out, obs))
+        return losses
+
+    monkeypatch.setattr(PPOLearner, "update_packed", check)
+    result = train(MAPPOConfig(**TINY), RecordingEnv, verbose=False)
+    assert len(seen) == result.num_updates == 4
+    for keras_out, obs in seen[-1:]:
+        policy_out, _ = result.policy.outputs_packed(obs)
+        np.testing.assert_allclose(policy_out, keras_out, atol=1e-6)
+    # And the weights did change between the first update and the last.
+    assert np.abs(seen[0][0] - seen[-1][0]).max() > 1e-4
+
+
+@pytest.mark.parametrize("algo", sorted(CLASSES))
+def test_ctrl_c_and_resume_equal_an_unbroken_run(tmp_path, algo):
+    import test_checkpoint
+    config = CLASSES[algo](**TINY)
+    unbroken = train(config, CtrlCEnv, out_dir=str(tmp_path / "a"), verbose=False)
+    test_checkpoint.CtrlCEnv.steps, test_checkpoint.CtrlCEnv.press_at = 0, (17,)
+    try:
+        stopped = train(config, CtrlCEnv, out_dir=str(tmp_path / "b"), verbose=False)
+    finally:
+        test_checkpoint.CtrlCEnv.press_at = ()
+    assert stopped.interrupted and stopped.episodes < 8
+    assert not any(n.startswith("buffer") for n in os.listdir(tmp_path / "b" / "checkpoints"))
+    resumed = train(config, CtrlCEnv, out_dir=str(tmp_path / "b"), verbose=False, resume=True)
+    assert (resumed.episodes, resumed.env_steps) == (8, unbroken.env_steps)
+    assert without_wall_time(resumed.history) == without_wall_time(unbroken.history)
+    for kind in ("actors", "critics"):
+        for a, b in zip(getattr(unbroken.learner, kind), getattr(resumed.learner, kind)):
+            for x, y in zip(a.get_weights(), b.get_weights()):
+                np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(unbroken.learner.value_norm.mean.numpy(),
+                                  resumed.learner.value_norm.mean.numpy())
+
+
+CASES = [(name, list(CLASSES)[k % 3], False) for k, name in enumerate(known_scenarios())]
+CASES += [("simple_spread_v3", "mappo", True), ("simple_speaker_listener_v4", "happo", True),
+          ("simple_world_comm_v3", "ippo", True)]
+
+
+@pytest.mark.parametrize("name,algo,continuous", CASES,
+                         ids=[f"{n}-{a}-{'box' if b else 'discrete'}" for n, a, b in CASES])
+def test_every_scenario_trains(name, algo, continuous):
+    config = CLASSES[algo](**{**TINY, "num_episodes": 4, "checkpoint_interval": 4})
+    result = train(config, name, env_kwargs={"continuous_actions": continuous}, verbose=False)
+    assert result.num_updates == 2 and len(result.history) == 1
+    assert all(np.isfinite(v) for v in result.history[0].values()), result.history[0]
+
+
+def test_happo_refuses_shared_parameters():
+    with pytest.raises(ValueError, match="share_parameters.*HAPPO"):
+        HAPPOConfig(share_parameters=True)
+
+
+def cli(*args, cwd):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "tf_maddpg", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("scenario,algo,agent,obs_dim", [
+    ("simple_speaker_listener_v4", "happo", "listener_0", 11),
+    ("simple_spread_v3", "mappo", "agent_1", 18)])  # shared parameters: agent ids in the files
+def test_train_evaluate_and_export_from_the_command_line(tmp_path, scenario, algo, agent,
+                                                         obs_dim):
+    out = tmp_path / "run"
+    done = cli("train", scenario, "--algo", algo, "--episodes", "8",
+               "--num-envs", "4", "--eval-interval", "8", "--eval-episodes", "2",
+               "--hidden-sizes", "8", "--epochs", "1", "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["algo"] == algo and saved["epochs"] == 1 and saved["num_envs"] == 4
+    evaluated = cli("evaluate", str(out), "--episodes", "3", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert agent in evaluated.stdout
+    exported = cli("export", str(out), "--out", str(tmp_path / "exported"), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    import tensorflow as tf
+    actor = tf.saved_model.load(str(tmp_path / "exported" / agent))
+    action = actor.serving_default(tf.zeros([2, obs_dim]))["action"].numpy()
+    assert action.shape == (2,) and action.dtype == np.int64

@@ -1,0 +1,363 @@
+"""The PPO family's update: IPPO and MAPPO here, HAPPO's sequential actors in happo/.
+
+Notation: ``i`` is an agent, ``B`` the rows of a minibatch (an environment's
+step), ``N`` the agents. Agent i's entries count only where it was alive.
+
+One update learns from one rollout (``tf_maddpg.storage.rollout``):
+
+1. the log-probabilities of the rollout's actions and the values of every
+   state, with the weights that acted (one compiled call);
+2. GAE (float64 NumPy) with the de-normalised values; value targets
+   normalised by running statistics (``value_norm``); advantages standardised
+   per actor network (``advantage_norm``);
+3. ``epochs`` passes over the rollout's steps, shuffled and cut into
+   ``num_minibatches`` minibatches, one compiled gradient step each for every
+   actor and critic:
+
+   * actor: ``-mean(min(rho A, clip(rho, 1-eps, 1+eps) A)) - entropy_coef * mean(H)``,
+     ``rho = pi(a|o) / pi_old(a|o)``;
+   * critic: ``value_coef * mean(max(h(R - V), h(R - V_clipped)))`` with
+     ``V_clipped = V_old + clip(V - V_old, -value_clip, value_clip)`` and h the
+     Huber loss (the larger of the two, as the MAPPO paper and code: the
+     pessimistic bound).
+
+   A network shared by a group of agents takes one mean over the rows of all
+   its agents (the MAPPO repository flattens the agents into the batch).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, NamedTuple, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_maddpg.algorithms.ppo.config import PPOConfig
+from tf_maddpg.envs.specs import AgentSpec
+from tf_maddpg.networks.mlp import actor_preactivation_model
+from tf_maddpg.networks.optimizers import TorchAdam
+from tf_maddpg.networks.stochastic import (gaussian_head, make_stochastic_actors,
+                                           make_value_critics, parameter_groups)
+from tf_maddpg.seeding import RunSeeds
+from tf_maddpg.storage.rollout import Rollout, gae
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+class MiniBatch(NamedTuple):
+    """The rows one gradient step learns from ([B, ...] each, float32)."""
+
+    obs: tf.Tensor
+    """[B, sum(obs_dims)] packed observations (also the global state)."""
+    actions: tf.Tensor
+    """[B, sum(action_dims)] the sampled actions (one-hot, or the unclipped sample)."""
+    old_log_probs: tf.Tensor
+    """[B, N] log pi_old(a_i | o_i)."""
+    advantages: tf.Tensor
+    """[B, N] (standardised) advantages."""
+    returns: tf.Tensor
+    """[B, N] value targets, in the critic's (normalised) units."""
+    old_values: tf.Tensor
+    """[B, N] the critic's outputs when the rollout was played."""
+    mask: tf.Tensor
+    """[B, N] 1 where the agent was alive."""
+    factor: tf.Tensor
+    """[B, N] multiplies each agent's surrogate (HAPPO's product of ratios; else 1)."""
+
+
+class ValueNormalizer:
+    """Running mean and variance of each critic network's targets (the MAPPO
+    repository's ValueNorm: debiased exponential averages, beta 0.99999, the
+    variance floored at 1e-2), kept as variables for checkpoints."""
+
+    def __init__(self, count: int, beta: float = 0.99999):
+        self.beta = beta
+        self.mean = tf.Variable(np.zeros(count), dtype=tf.float64, trainable=False)
+        self.mean_sq = tf.Variable(np.zeros(count), dtype=tf.float64, trainable=False)
+        self.debias = tf.Variable(np.zeros(count), dtype=tf.float64, trainable=False)
+
+    def update(self, index: int, values: np.ndarray) -> None:
+        """Moves network ``index``'s statistics towards the batch ``values``."""
+        b = self.beta
+        for var, stat in ((self.mean, values.mean()), (self.mean_sq, (values ** 2).mean())):
+            var[index].assign(var[index] * b + stat * (1.0 - b))
+        self.debias[index].assign(self.debias[index] * b + (1.0 - b))
+
+    def stats(self, index: int):
+        """(mean, std) of network ``index``."""
+        debias = max(float(self.debias[index]), 1e-5)
+        mean = float(self.mean[index]) / debias
+        var = max(float(self.mean_sq[index]) / debias - mean ** 2, 1e-2)
+        return mean, math.sqrt(var)
+
+
+class PPOLearner:
+    """Actors, critics, optimizers and the PPO update of every agent.
+
+    Args:
+      specs: one ``AgentSpec`` per agent, in the adapter's order.
+      config: an IPPO or MAPPO configuration (``PPOConfig``).
+
+    Attributes:
+      actors, critics: one Keras model per agent (shared within a group).
+      actor_groups, critic_groups: the agents that share each network.
+      actor_optimizers, critic_optimizers: one Adam per network.
+      value_norm: the critics' target statistics (``config.value_norm``).
+    """
+
+    def __init__(self, specs: Sequence[AgentSpec], config: PPOConfig):
+        self.specs = tuple(specs)
+        self.config = config
+        self.obs_width = sum(s.obs_dim for s in self.specs)
+        self.action_width = sum(s.action_dim for s in self.specs)
+        self.groups = parameter_groups(self.specs, config.share_parameters)
+        self.group_of = [next(g for g, grp in enumerate(self.groups) if i in grp.members)
+                         for i in range(len(self.specs))]
+        self.actors = make_stochastic_actors(self.specs, self.groups, config.hidden_sizes,
+                                             config.input_norm, config.init_std)
+        state = type(config).critic_input == "state"
+        inputs = [self.obs_width if state else s.obs_dim for s in self.specs]
+        self.critics = make_value_critics(self.specs, self.groups, inputs, config.hidden_sizes,
+                                          config.input_norm)
+        self._means = [a if s.discrete else actor_preactivation_model(a, s)
+                       for a, s in zip(self.actors, self.specs)]
+        self._leaders = [g.members[0] for g in self.groups]  # the model holding a group's weights
+        self.actor_optimizers = [self._adam(config.actor_lr, self.actors[i])
+                                 for i in self._leaders]
+        self.critic_optimizers = [self._adam(config.critic_lr, self.critics[i])
+                                  for i in self._leaders]
+        self.value_norm = ValueNormalizer(len(self.groups))
+        self.generator = tf.random.Generator.from_seed(RunSeeds(config.seed).integer("update_noise"))
+        self._obs_split = [s.obs_dim for s in self.specs]
+        self._action_split = [s.action_dim for s in self.specs]
+        width = self.obs_width
+        self._evaluate = tf.function(self.evaluate, input_signature=[
+            tf.TensorSpec([None, width], tf.float32), tf.TensorSpec([None, width], tf.float32),
+            tf.TensorSpec([None, self.action_width], tf.float32)])
+        self.minibatch_signature = MiniBatch(
+            tf.TensorSpec([None, width], tf.float32),
+            tf.TensorSpec([None, self.action_width], tf.float32),
+            *(tf.TensorSpec([None, len(self.specs)], tf.float32) for _ in range(6)))
+        self._step = self.compile_step(critics=True, actor_groups=range(len(self.groups)))
+
+    def _adam(self, learning_rate: float, model: keras.Model) -> TorchAdam:
+        optimizer = TorchAdam(learning_rate=learning_rate, epsilon=self.config.adam_epsilon)
+        optimizer.build(model.trainable_variables)
+        return optimizer
+
+    def checkpoint_objects(self) -> Dict[str, object]:
+        """Everything that a checkpoint must hold to resume the learner exactly."""
+        return dict(actors=[self.actors[i] for i in self._leaders],
+                    critics=[self.critics[i] for i in self._leaders],
+                    actor_optimizers=self.actor_optimizers,
+                    critic_optimizers=self.critic_optimizers,
+                    value_norm=[self.value_norm.mean, self.value_norm.mean_sq,
+                                self.value_norm.debias],
+                    update_noise=self.generator)
+
+    # --- The losses (public so that each can be tested alone) -------------------------
+
+    def log_probs_and_entropy(self, i: int, obs: tf.Tensor, actions: tf.Tensor):
+        """Agent i's log pi(a|o) and entropy, [B] each, from packed observations and actions."""
+        spec = self.specs[i]
+        own_obs = tf.split(obs, self._obs_split, axis=-1)[i]
+        action = tf.split(actions, self._action_split, axis=-1)[i]
+        out = self._means[i](own_obs)
+        if spec.discrete:
+            log_p = tf.nn.log_softmax(out)
+            return (tf.reduce_sum(action * log_p, -1),
+                    -tf.reduce_sum(tf.exp(log_p) * log_p, -1))
+        log_std = gaussian_head(self.actors[i]).log_std
+        z = (action - out) * tf.exp(-log_std)
+        log_prob = tf.reduce_sum(-0.5 * tf.square(z) - log_std - 0.5 * LOG_2PI, -1)
+        entropy = tf.reduce_sum(0.5 + 0.5 * LOG_2PI + log_std) * tf.ones_like(log_prob)
+        return log_prob, entropy
+
+    def value(self, i: int, obs: tf.Tensor) -> tf.Tensor:
+        """Agent i's critic output [B] (normalised units) from packed observations."""
+        if type(self.config).critic_input == "state":
+            return self.critics[i](obs)[:, 0]
+        return self.critics[i](tf.split(obs, self._obs_split, axis=-1)[i])[:, 0]
+
+    def evaluate(self, obs, next_obs, actions):
+        """(log-probs, values, next values), [B, N] each: what the rollout's GAE and
+        ratios start from."""
+        n = range(len(self.specs))
+        log_probs = tf.stack([self.log_probs_and_entropy(i, obs, actions)[0] for i in n], -1)
+        values = tf.stack([self.value(i, obs) for i in n], -1)
+        next_values = tf.stack([self.value(i, next_obs) for i in n], -1)
+        return log_probs, values, next_values
+
+    def actor_terms(self, i: int, batch: MiniBatch):
+        """Agent i's masked sums: (-sum of the clipped surrogates, sum of entropies, rows)."""
+        log_prob, entropy = self.log_probs_and_entropy(i, batch.obs, batch.actions)
+        mask = batch.mask[:, i]
+        ratio = tf.exp(log_prob - batch.old_log_probs[:, i])
+        advantage = batch.advantages[:, i]
+        eps = self.config.clip_ratio
+        surrogate = tf.minimum(ratio * advantage,
+                               tf.clip_by_value(ratio, 1.0 - eps, 1.0 + eps) * advantage)
+        surrogate = surrogate * batch.factor[:, i]
+        return (-tf.reduce_sum(surrogate * mask), tf.reduce_sum(entropy * mask),
+                tf.reduce_sum(mask))
+
+    def critic_terms(self, i: int, batch: MiniBatch):
+        """Agent i's masked sums: (sum of value losses, rows)."""
+        config = self.config
+        value = self.value(i, batch.obs)
+        loss = self._value_error(batch.returns[:, i] - value)
+        if config.value_clip is not None:
+            old = batch.old_values[:, i]
+            clipped = old + tf.clip_by_value(value - old, -config.value_clip, config.value_clip)
+            loss = tf.maximum(loss, self._value_error(batch.returns[:, i] - clipped))
+        mask = batch.mask[:, i]
+        return tf.reduce_sum(loss * mask), tf.reduce_sum(mask)
+
+    def _value_error(self, error):
+        delta = self.config.huber_delta
+        if delta is None:
+            return 0.5 * tf.square(error)
+        small = tf.abs(error) <= delta
+        return tf.where(small, 0.5 * tf.square(error), delta * (tf.abs(error) - 0.5 * delta))
+
+    def losses(self, batch: MiniBatch, actor_groups: Sequence[int] = None):
+        """Each network's loss and each agent's reported losses.
+
+        Returns:
+          (actor_losses {group: tensor}, critic_losses {group: tensor},
+          per-agent {"loss/actor/<agent>", "loss/critic/<agent>": tensor}).
+        """
+        config = self.config
+        groups = range(len(self.groups)) if actor_groups is None else actor_groups
+        actor_losses, critic_losses, report = {}, {}, {}
+        for g, group in enumerate(self.groups):
+            policy_sum = entropy_sum = value_sum = rows = 0.0
+            for i in group.members:
+                name = self.specs[i].name
+                p, e, count = self.actor_terms(i, batch) if g in groups else (0.0, 0.0, 0.0)
+                v, count = self.critic_terms(i, batch)
+                safe = tf.maximum(count, 1.0)
+                if g in groups:
+                    report[f"loss/actor/{name}"] = (p - config.entropy_coef * e) / safe
+                report[f"loss/critic/{name}"] = config.value_coef * v / safe
+                policy_sum, entropy_sum = policy_sum + p, entropy_sum + e
+                value_sum, rows = value_sum + v, rows + count
+            rows = tf.maximum(rows, 1.0)
+            if g in groups:
+                actor_losses[g] = (policy_sum - config.entropy_coef * entropy_sum) / rows
+            critic_losses[g] = config.value_coef * value_sum / rows
+        return actor_losses, critic_losses, report
+
+    # --- The compiled step --------------------------------------------------------------
+
+    def compile_step(self, critics: bool, actor_groups: Sequence[int]):
+        """One compiled gradient step of the critics (if ``critics``) and of the actors
+        of ``actor_groups``; returns the per-agent losses before the step."""
+        actor_groups = tuple(actor_groups)
+
+        def step(batch: MiniBatch):
+            with tf.GradientTape(persistent=True) as tape:
+                actor_losses, critic_losses, report = self.losses(batch, actor_groups)
+            for g in actor_groups:
+                model = self.actors[self._leaders[g]]
+                self._apply(tape, actor_losses[g], model, self.actor_optimizers[g])
+            if critics:
+                for g in range(len(self.groups)):
+                    model = self.critics[self._leaders[g]]
+                    self._apply(tape, critic_losses[g], model, self.critic_optimizers[g])
+            del tape
+            return report if critics else {k: v for k, v in report.items() if "/actor/" in k}
+
+        return tf.function(step, input_signature=[self.minibatch_signature], autograph=False)
+
+    def _apply(self, tape, loss, model: keras.Model, optimizer) -> None:
+        variables = model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        if self.config.max_grad_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm)
+        optimizer.apply(grads, variables)
+
+    # --- One update from a rollout ------------------------------------------------------
+
+    def prepare(self, rollout: Rollout) -> Dict[str, np.ndarray]:
+        """The rollout's rows with log-probs, old values, advantages and value targets
+        (steps 1 and 2 of the module docstring); rows where no agent acted are dropped."""
+        config = self.config
+        shape = rollout.valid("rewards").shape  # [T, E, N]
+        flat = {k: rollout.valid(k).reshape(shape[0] * shape[1], -1)
+                for k in ("obs", "next_obs", "actions", "alive")}
+        log_probs, values, next_values = (
+            x.numpy().reshape(shape) for x in self._evaluate(flat["obs"], flat["next_obs"],
+                                                              flat["actions"]))
+        real_values, real_next = self._denormalize(values), self._denormalize(next_values)
+        advantages, returns = gae(rollout.valid("rewards"), real_values, real_next,
+                                  rollout.valid("terminated"), rollout.valid("truncated"),
+                                  rollout.valid("alive"), config.gamma, config.gae_lambda)
+        mask = flat["alive"].astype(np.float64)
+        keep = flat["alive"].any(axis=1)
+        rows = {"obs": flat["obs"], "actions": flat["actions"],
+                "old_log_probs": log_probs.reshape(mask.shape),
+                "advantages": advantages.reshape(mask.shape),
+                "returns": returns.reshape(mask.shape),
+                "old_values": values.reshape(mask.shape), "mask": mask}
+        rows = {k: v[keep] for k, v in rows.items()}
+        self._normalize_targets(rows)
+        if config.advantage_norm:
+            self._standardize_advantages(rows)
+        rows["factor"] = np.ones_like(rows["mask"])
+        return {k: v.astype(np.float32) for k, v in rows.items()}
+
+    def _denormalize(self, values: np.ndarray) -> np.ndarray:
+        values = values.astype(np.float64)
+        if not self.config.value_norm:
+            return values
+        out = np.empty_like(values)
+        for i, g in enumerate(self.group_of):
+            mean, std = self.value_norm.stats(g)
+            out[..., i] = values[..., i] * std + mean
+        return out
+
+    def _normalize_targets(self, rows: dict) -> None:
+        if not self.config.value_norm:
+            return
+        returns, mask = rows["returns"], rows["mask"] > 0
+        for g, group in enumerate(self.groups):
+            members = list(group.members)
+            self.value_norm.update(g, returns[:, members][mask[:, members]])
+            mean, std = self.value_norm.stats(g)
+            returns[:, members] = (returns[:, members] - mean) / std
+
+    def _standardize_advantages(self, rows: dict) -> None:
+        advantages, mask = rows["advantages"], rows["mask"] > 0
+        for group in self.groups:
+            members = list(group.members)
+            values = advantages[:, members][mask[:, members]]
+            if values.size:
+                advantages[:, members] = (advantages[:, members] - values.mean()) / (
+                    values.std() + 1e-5)
+        rows["advantages"] = np.where(mask, advantages, 0.0)
+
+    def minibatches(self, count: int) -> List[np.ndarray]:
+        """A shuffled split of ``count`` rows into ``num_minibatches`` index arrays."""
+        order = np.argsort(self.generator.uniform([count]).numpy(), kind="stable")
+        return np.array_split(order, min(self.config.num_minibatches, count))
+
+    def update_packed(self, rollout: Rollout) -> Dict[str, float]:
+        """One PPO update of every agent from ``rollout``; returns the mean losses."""
+        rows = self.prepare(rollout)
+        return self.train(rows)
+
+    def train(self, rows: Dict[str, np.ndarray]) -> Dict[str, float]:
+        """Step 3: epochs of minibatch steps of every actor and critic."""
+        totals: Dict[str, float] = {}
+        steps = 0
+        for _ in range(self.config.epochs):
+            for index in self.minibatches(len(rows["mask"])):
+                losses = self._step(MiniBatch(**{k: v[index] for k, v in rows.items()}))
+                for k, v in losses.items():
+                    totals[k] = totals.get(k, 0.0) + float(v)
+                steps += 1
+        return {k: v / steps for k, v in totals.items()}

@@ -1,0 +1,32 @@
+"""QMIX's settings: EPyMARL's QMIX (``src/config/algs/qmix.yaml``) with its feed-forward
+agent; see tf_maddpg/algorithms/value_based/config.py."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from tf_maddpg.algorithms.vdn.config import VDNConfig
+from tf_maddpg.config import check_int
+
+
+@dataclasses.dataclass(frozen=True)
+class QMIXConfig(VDNConfig):
+    """Hyperparameters of QMIX: VDN's with a monotonic mixer conditioned on the global
+    state in place of the sum; EPyMARL's QMIX settings (mixer embedding 32,
+    hypernetworks of two layers of 64)."""
+
+    algo: ClassVar[str] = "qmix"
+    mixer: ClassVar[str] = "qmix"
+
+    # --- The mixer -----------------------------------------------------------------------
+    mixing_embed_dim: int = 32
+    """Width of the QMIX mixer's hidden layer (EPyMARL's mixing_embed_dim)."""
+    hypernet_hidden: int = 64
+    """Width of the hidden layer of each two-layer hypernetwork that makes the
+    mixer's weights from the state (EPyMARL's hypernet_embed)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int(self, "mixing_embed_dim", low=1)
+        check_int(self, "hypernet_hidden", low=1)

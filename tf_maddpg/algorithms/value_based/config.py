@@ -1,0 +1,162 @@
+"""The settings IQL, VDN and QMIX share: Q-networks, targets, exploration and teams.
+
+The defaults are EPyMARL's (Papoudakis et al. 2021, https://arxiv.org/abs/2006.07869,
+github.com/uoe-agents/epymarl, ``src/config/default.yaml`` and
+``src/config/algs/{iql,vdn,qmix}.yaml``), the standard MPE benchmark of this
+family, with its feed-forward agent (``use_rnn: False``: two hidden layers of
+64) and its episode batches converted to transitions for this library's
+replay of single steps (mpe2 episodes are 25 steps):
+
+* one update per 25-step episode collected on a batch of 32 episodes:
+  ``update_interval=25``, ``batch_size=800``; a buffer of 5,000 episodes:
+  ``buffer_size=125_000``; the first update once a batch can be drawn;
+* Adam (lr 5e-4; IQL 3e-4), gamma 0.99, gradient norm clipped at 10, reward
+  standardisation, double Q-learning, the target networks copied every 200
+  updates (EPyMARL: every 200 episodes, one update per episode);
+* epsilon-greedy from 1 to 0.05 over 50,000 env steps (IQL: 200,000);
+* parameter sharing with an agent-id one-hot in the input (``obs_agent_id``);
+* the team reward is the sum of its members' rewards (``reward_scalarisation: sum``);
+* 2.05M env steps (82,000 episodes), evaluated every 50,000 steps (2,000
+  episodes) on 100 greedy episodes.
+
+What differs from EPyMARL: single transitions instead of whole episodes
+(feed-forward agents need no history), no last action in the observations
+(``obs_last_action``), and TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Dict, Optional, Sequence, Tuple
+
+from tf_maddpg.algorithms.value_based.teams import TEAM_RULES
+from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float, check_int,
+                              is_int, require)
+
+MIXERS = ("none", "sum", "qmix")
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueBasedConfig(OffPolicyConfig):
+    """Hyperparameters of the value-based family (IQL, VDN, QMIX) and of its training run.
+
+    Every field is validated in ``__post_init__``; a bad value raises a
+    ``ValueError`` that names the field and what it accepts. Subclasses set
+    ``algo`` and ``mixer``.
+    """
+
+    mixer: ClassVar[str] = "none"
+    """How a team's Q-values combine into the one its TD error trains: 'none'
+    (IQL: each agent alone, on its own reward), 'sum' (VDN) or 'qmix'. Fixed by
+    the algorithm."""
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        **OffPolicyConfig.choices, "teams": TEAM_RULES}
+    """The values each text field takes (the command line's choices)."""
+
+    # --- The run: EPyMARL's budget, one update per episode ---------------------------
+    num_episodes: int = 82_000
+    """Training episodes (EPyMARL's 2.05M env steps at 25 steps an episode)."""
+    eval_interval: int = 2_000
+    """Evaluate every this many training episodes (EPyMARL: every 50,000 env steps)."""
+    checkpoint_interval: int = 2_000
+    """Save a checkpoint every this many episodes (and at the end)."""
+    batch_size: int = 800
+    """Transitions per update (EPyMARL: 32 episodes of 25 steps)."""
+    buffer_size: int = 125_000
+    """Replay capacity in transitions (EPyMARL: 5,000 episodes)."""
+    minimal_size: int = 800
+    """Transitions stored before the first update (EPyMARL: one batch)."""
+    update_interval: int = 25
+    """Env steps between updates (EPyMARL: one update per episode collected)."""
+
+    # --- Optimisation ----------------------------------------------------------------
+    lr: float = 5e-4
+    """Adam learning rate of every network the update trains (Q-networks and
+    mixers). EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL."""
+    adam_epsilon: float = 1e-8
+    """Adam's epsilon (torch.optim.Adam's default, EPyMARL's)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    max_grad_norm: Optional[float] = 10.0
+    """Clip the gradients of each team's networks (IQL: each network's) to this
+    global norm; None turns it off."""
+    standardise_rewards: bool = True
+    """Standardise the rewards of each TD error with running statistics of
+    every reward it has trained on: (r - mean) / std (EPyMARL's
+    standardise_rewards)."""
+
+    # --- Targets -------------------------------------------------------------------
+    double_q: bool = True
+    """Double Q-learning: the next action is the online network's greedy one,
+    valued by the target network (False: the target network's own maximum)."""
+    target_update_interval: int = 200
+    """Move the target networks (and target mixers) every this many updates."""
+    tau: float = 1.0
+    """Every target_update_interval updates, target <- (1 - tau) * target + tau *
+    online: 1 copies the networks (EPyMARL's hard update); a soft update is a
+    tau below 1 with target_update_interval=1."""
+
+    # --- Networks ----------------------------------------------------------------------
+    hidden_sizes: Tuple[int, ...] = (64, 64)
+    """Hidden layer widths (ReLU) of every Q-network."""
+    share_parameters: bool = True
+    """Agents of one team with the same observation and action sizes share one
+    Q-network, a one-hot of the agent's place among them appended to its
+    observation (EPyMARL's obs_agent_id); False gives every agent its own."""
+
+    # --- Exploration -------------------------------------------------------------------
+    epsilon_start: float = 1.0
+    """Epsilon-greedy: the probability of a uniformly random action at the first env step."""
+    epsilon_finish: float = 0.05
+    """Epsilon after the annealing (and evaluation acts greedily, with none)."""
+    epsilon_anneal_steps: int = 50_000
+    """Env steps over which epsilon falls linearly from epsilon_start to
+    epsilon_finish. Counted by the acting policy over every exploring step,
+    resumed runs included."""
+
+    # --- Teams -------------------------------------------------------------------------
+    teams: str = "auto"
+    """Which agents form a team: 'one' (all), 'by_name' (agents whose names
+    differ only by their numbers: adversary_* against agent_*), or 'auto'
+    ('by_name' when some agent is an mpe2 adversary, adversary_*,
+    leadadversary_* or eve_*; else 'one'). VDN and QMIX train one mixer and
+    one TD error per team; with share_parameters the agents of one team with
+    the same sizes share a Q-network."""
+
+    def __post_init__(self):
+        if isinstance(self.hidden_sizes, (list, tuple)):
+            object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
+        super().__post_init__()
+        check_float(self, "lr", low=0.0, low_open=True)
+        check_float(self, "adam_epsilon", low=0.0, low_open=True)
+        check_float(self, "gamma", low=0.0, high=1.0)
+        if self.max_grad_norm is not None:
+            check_float(self, "max_grad_norm", low=0.0, low_open=True,
+                        allowed="None or a float > 0")
+        check_bool(self, "standardise_rewards")
+        check_bool(self, "double_q")
+        check_int(self, "target_update_interval", low=1)
+        check_float(self, "tau", low=0.0, high=1.0, low_open=True)
+        require(self, len(self.hidden_sizes) >= 1
+                and all(is_int(h) and h >= 1 for h in self.hidden_sizes),
+                "hidden_sizes", "one or more integers >= 1")
+        check_bool(self, "share_parameters")
+        check_float(self, "epsilon_start", low=0.0, high=1.0)
+        check_float(self, "epsilon_finish", low=0.0, high=1.0)
+        check_int(self, "epsilon_anneal_steps", low=1)
+        check_choice(self, "teams", TEAM_RULES)
+
+    def check_agents(self, specs: Sequence) -> None:
+        """Refuses agents with Box actions: Q-learning needs a finite set of actions.
+
+        Raises:
+          ValueError: naming the first Box agent and what trains Box actions.
+        """
+        for spec in specs:
+            if not spec.discrete:
+                raise ValueError(
+                    f"agent {spec.name!r} has a Box action space ({spec.action_dim} "
+                    f"dimensions), and {self.algo or 'a value-based algorithm'} learns "
+                    "Q-values of Discrete actions only; train Box actions with maddpg or "
+                    "matd3 (off-policy) or ippo, mappo or happo (on-policy), or give the "
+                    "scenario Discrete actions (mpe2: continuous_actions=False)")

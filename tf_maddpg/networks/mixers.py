@@ -1,0 +1,73 @@
+"""QMIX's mixer: per-agent Q-values and the global state -> the team's Q-value, monotonic
+in every agent's Q-value (Rashid et al. 2018, https://arxiv.org/abs/1803.11485).
+
+As in PyMARL's ``QMixer`` (and EPyMARL's), with two-layer hypernetworks::
+
+    w1 = |hyper_w1(s)|        [B, n, E]   (hyper_w1: Dense(H, relu) -> Dense(n * E))
+    b1 = hyper_b1(s)          [B, E]      (Dense(E))
+    w2 = |hyper_w2(s)|        [B, E]      (Dense(H, relu) -> Dense(E))
+    v  = V(s)                 [B]         (Dense(E, relu) -> Dense(1))
+    Q_tot = sum_e elu(sum_i q_i w1[i, e] + b1[e]) w2[e] + v
+
+Every weight that multiplies a Q-value is an absolute value and ELU is
+increasing, so dQ_tot/dq_i >= 0: the greedy joint action is every agent's
+own greedy action.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tf_maddpg.networks.mlp import _dense
+
+
+@keras.saving.register_keras_serializable(package="tf_maddpg")
+class MonotonicMixing(keras.layers.Layer):
+    """QMIX's mixing of Q-values [B, n] with the hypernetworks' outputs; no weights of its own.
+
+    Inputs: ``[q [B, n], w1 [B, n * E], b1 [B, E], w2 [B, E], v [B, 1]]``;
+    output: Q_tot [B]. The absolute values of w1 and w2 are taken here.
+    """
+
+    def __init__(self, num_agents: int, embed_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_agents, self.embed_dim = int(num_agents), int(embed_dim)
+
+    def call(self, inputs):
+        q, w1, b1, w2, v = inputs
+        w1 = ops.reshape(ops.abs(w1), (-1, self.num_agents, self.embed_dim))
+        pre = ops.einsum("bn,bne->be", q, w1) + b1  # [B, E]
+        # ELU written out: TF's Elu op trips a Grappler pass (an error logged at every trace).
+        hidden = ops.where(pre > 0, pre, ops.expm1(ops.minimum(pre, 0.0)))
+        return ops.sum(hidden * ops.abs(w2), axis=-1) + v[:, 0]
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0],)
+
+    def get_config(self):
+        return {**super().get_config(), "num_agents": self.num_agents,
+                "embed_dim": self.embed_dim}
+
+
+def make_qmix_mixer(num_agents: int, state_dim: int, embed_dim: int = 32,
+                    hypernet_hidden: int = 64, name: str = "mixer") -> keras.Model:
+    """QMIX's mixer: ``[q [B, num_agents], state [B, state_dim]] -> Q_tot [B]``.
+
+    Layers (named for tests): ``hyper_w1_hidden``, ``hyper_w1``, ``hyper_b1``,
+    ``hyper_w2_hidden``, ``hyper_w2``, ``v_hidden``, ``v``; each initialised as
+    torch.nn.Linear is (PyMARL's).
+    """
+    q = keras.Input(shape=(num_agents,), name="q")
+    state = keras.Input(shape=(state_dim,), name="state")
+
+    def two_layers(hidden, out, prefix):
+        h = _dense(hidden, state_dim, "relu", f"{prefix}_hidden")(state)
+        return _dense(out, hidden, None, prefix)(h)
+
+    w1 = two_layers(hypernet_hidden, num_agents * embed_dim, "hyper_w1")
+    b1 = _dense(embed_dim, state_dim, None, "hyper_b1")(state)
+    w2 = two_layers(hypernet_hidden, embed_dim, "hyper_w2")
+    v = two_layers(embed_dim, 1, "v")
+    q_tot = MonotonicMixing(num_agents, embed_dim, name="mixing")([q, w1, b1, w2, v])
+    return keras.Model([q, state], q_tot, name=name)

@@ -1,0 +1,26 @@
+"""Sweeps: many runs (scenarios x algorithms x seeds x options, grids or search
+spaces) on Ray Tune, each an ordinary run folder; resumable; with a report.
+
+    spec.py    the sweep file: its format, checks, trials and their folders (no Ray,
+               no TensorFlow)
+    trial.py   one trial, whichever engine runs it: skip, resume or start its run
+    tune.py    the Ray Tune engine (local Ray, or a cluster)
+    local.py   the engine without Ray: the grid on this machine
+    run.py     run_sweep: the file, the engine, the record, the report
+    report.py  the table and the curves (and what the results scripts share)
+
+``tf-maddpg sweep`` is the command line; docs/sweeps.md the guide.
+"""
+
+from tf_maddpg.sweep.run import RayMissing, SweepResult, run_sweep
+from tf_maddpg.sweep.spec import SpecError, SweepSpec, parse_spec, read_spec
+
+__all__ = ["RayMissing", "SpecError", "SweepResult", "SweepSpec", "parse_spec", "read_spec",
+           "run_sweep", "write_report"]
+
+
+def write_report(root: str, **kwargs) -> str:
+    """``tf_maddpg.sweep.report.write_report`` (imported on first use: matplotlib)."""
+    from tf_maddpg.sweep.report import write_report as write
+
+    return write(root, **kwargs)
