@@ -156,3 +156,16 @@ def test_train_evaluate_and_export_from_the_command_line(tmp_path, scenario, alg
     actor = tf.saved_model.load(str(tmp_path / "exported" / agent))
     action = actor.serving_default(tf.zeros([2, obs_dim]))["action"].numpy()
     assert action.shape == (2,) and action.dtype == np.int64
+
+
+def test_a_non_finite_reward_is_refused_with_the_agents_name():
+    from tf_maddpg.envs.specs import AgentSpec
+    from tf_maddpg.storage.rollout import Rollout
+
+    rollout = Rollout([AgentSpec("walker", 2, 2, True), AgentSpec("runner", 2, 2, True)], 3, 2)
+    zeros = np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match="agent 'runner' got a reward of nan in environment 1"):
+        rollout.add(obs=zeros, actions=zeros, next_obs=zeros,
+                    rewards=np.array([[0.0, 0.0], [0.0, np.nan]]),
+                    terminated=np.zeros((2, 2), bool), truncated=np.zeros((2, 2), bool),
+                    alive=np.ones((2, 2), bool))

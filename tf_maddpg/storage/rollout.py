@@ -35,6 +35,7 @@ class Rollout:
         obs_width = sum(s.obs_dim for s in specs)
         action_width = sum(s.action_dim for s in specs)
         n = len(specs)
+        self.names = [s.name for s in specs]
         self.obs = np.zeros((steps, num_envs, obs_width), np.float32)
         self.next_obs = np.zeros_like(self.obs)
         self.actions = np.zeros((steps, num_envs, action_width), np.float32)
@@ -64,8 +65,9 @@ class Rollout:
             getattr(self, name)[t] = value
         rewards = self.rewards[t]
         if not np.isfinite(rewards[self.alive[t]]).all():
-            agent = int(np.argwhere(~np.isfinite(rewards) & self.alive[t])[0, 1])
-            raise ValueError(f"agent {agent}'s reward is not finite at rollout step {t}")
+            env, agent = np.argwhere(~np.isfinite(rewards) & self.alive[t])[0]
+            raise ValueError(f"agent {self.names[agent]!r} got a reward of {rewards[env, agent]} "
+                             f"in environment {env} at step {t}; rewards must be finite")
         self.length = t + 1
 
     def valid(self, name: str) -> np.ndarray:
