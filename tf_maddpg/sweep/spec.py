@@ -347,6 +347,12 @@ def check_grid(spec: SweepSpec) -> List[Tuple[Trial, str]]:
 
 # --- The parts of a file ----------------------------------------------------------------
 
+def _did_you_mean(given, known) -> str:
+    """`` (did you mean X?)`` for the closest of ``known`` to ``given``, or nothing."""
+    close = difflib.get_close_matches(str(given), list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _scenario(entry) -> ScenarioEntry:
     from tf_maddpg.envs.mpe import known_scenarios, scenario_options
 
@@ -359,10 +365,8 @@ def _scenario(entry) -> ScenarioEntry:
     scenario = entry["scenario"]
     known = known_scenarios()
     if scenario not in known:
-        close = difflib.get_close_matches(str(scenario), known, n=1)
-        raise SpecError(f"unknown scenario {scenario!r}"
-                        + (f" (did you mean {close[0]}?)" if close else "")
-                        + f"; known mpe2 scenarios: {', '.join(known)}")
+        raise SpecError(f"unknown scenario {scenario!r}{_did_you_mean(scenario, known)}"
+                        f"; known mpe2 scenarios: {', '.join(known)}")
     env_args = entry.get("env_args") or {}
     if not isinstance(env_args, dict):
         raise SpecError(f"scenario {scenario}: env_args is a mapping of its options, e.g. "
@@ -390,10 +394,8 @@ def _algorithm(entry) -> AlgorithmEntry:
     _known_keys(entry, ALGORITHM_KEYS, f"key of algorithm {entry['algo']}")
     algo = entry["algo"]
     if algo not in ALGORITHMS:
-        close = difflib.get_close_matches(str(algo), list(ALGORITHMS), n=1)
-        raise SpecError(f"unknown algorithm {algo!r}"
-                        + (f" (did you mean {close[0]}?)" if close else "")
-                        + f"; known: {', '.join(ALGORITHMS)}")
+        raise SpecError(f"unknown algorithm {algo!r}{_did_you_mean(algo, ALGORITHMS)}"
+                        f"; known: {', '.join(ALGORITHMS)}")
     name = entry.get("name") or algo
     _check_name(name, f"algorithm {algo}")
     options = _options(entry.get("options") or {}, f"the options of algorithm {algo}",
@@ -413,9 +415,8 @@ def _options(raw, where: str, spaces: bool) -> Dict[str, object]:
             raise SpecError(f"{where}: {key} is not an option here; give "
                             + ("seeds: [...]" if name == "seed" else "algorithms: [...]"))
         if name not in every:
-            close = difflib.get_close_matches(name, sorted(every | set(ALIASES)), n=1)
             raise SpecError(f"{where}: unknown option {key!r}"
-                            + (f" (did you mean {close[0]}?)" if close else "")
+                            f"{_did_you_mean(name, sorted(every | set(ALIASES)))}"
                             + "; the options are train's config fields (tf-maddpg train "
                               "--help)")
         if name in out:
@@ -525,10 +526,8 @@ def _scheduler(raw) -> Optional[Asha]:
 def _known_keys(mapping: dict, known: Sequence[str], what: str) -> None:
     for key in mapping:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            raise SpecError(f"unknown {what} {key!r}"
-                            + (f" (did you mean {close[0]}?)" if close else "")
-                            + f"; known: {', '.join(known)}")
+            raise SpecError(f"unknown {what} {key!r}{_did_you_mean(key, known)}"
+                            f"; known: {', '.join(known)}")
 
 
 def _list(value, key: str) -> list:
