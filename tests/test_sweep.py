@@ -172,8 +172,15 @@ def test_a_failing_trial_is_reported_and_the_others_finish(ray_session, tmp_path
     spec = {**GRID, "algorithms": ["maddpg"], "seeds": [0],
             "options": {**TINY, "batch_size": [32, 128]}}  # 128 > minimal_size 64: refused
     root = str(tmp_path / "sweep")
-    assert main(["sweep", write(tmp_path / "s.yaml", spec), "--out", root]) == 1
+    assert main(["sweep", write(tmp_path / "s.yaml", spec), "--out", root,
+                 "--max-concurrent", "1"]) == 1
     out, err = capsys.readouterr()
+    # One trial at a time: each trial's start comes after the other's end.
+    events = [line.split("] ")[1].split()[0] for line in out.splitlines()
+              if line.startswith("[") and "] " in line]
+    assert events[:1] == ["start"] and "start" in events[1:]
+    second = events.index("start", 1)
+    assert events[1:second] and events[1] != "start", out
     bad, good = "simple_spread_v3/maddpg-batch_size128/seed0", "simple_spread_v3/maddpg-batch_size32/seed0"
     reason = "minimal_size=64 is invalid: expected an integer between batch_size (128)"
     assert f"warning: trial {bad} will fail" in err

@@ -176,9 +176,11 @@ def _tune_config(spec: SweepSpec, max_concurrent: Optional[int]):
                                   max_t=max_t, grace_period=min(grace, max_t),
                                   reduction_factor=asha.reduction_factor,
                                   stop_last_trials=False)
+    # The limit goes to the generator itself: Tune ignores max_concurrent_trials
+    # (with a warning in its log) when it is handed a BasicVariantGenerator.
     return tune.TuneConfig(num_samples=spec.num_samples, scheduler=scheduler,
-                           search_alg=BasicVariantGenerator(random_state=spec.search_seed),
-                           max_concurrent_trials=max_concurrent,
+                           search_alg=BasicVariantGenerator(random_state=spec.search_seed,
+                                                            max_concurrent=max_concurrent or 0),
                            trial_dirname_creator=_trial_dirname)
 
 
