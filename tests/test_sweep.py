@@ -311,3 +311,23 @@ def test_the_results_sweep_is_the_results_train_commands():
                     config_from(None, options, args.algo)
                 assert spec.scenario_of(trial).env_args == env_kwargs_from(args.env_args,
                                                                            args.env)
+
+
+def test_compare_runs_its_runs_on_ray_with_the_same_results(ray_session, tmp_path, capsys):
+    pytest.importorskip("torch")
+    argv = ["compare", "simple_adversary_v3", "--seeds", "0", "--episodes", "4",
+            "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
+            "--minimal-size", "32", "--update-interval", "10", "--hidden-sizes", "16",
+            "--jobs", "2"]
+    assert main(argv + ["--engine", "ray", "--out", str(tmp_path / "ray")]) == 0
+    printed = capsys.readouterr().out
+    assert "tf seed 0:" in printed and "torch seed 0:" in printed
+    # The same runs in this process, one after the other (the sides are deterministic).
+    assert main(argv[:-2] + ["--out", str(tmp_path / "local")]) == 0
+    for run in ("tf/seed0", "torch/seed0"):
+        assert metrics(tmp_path / "ray" / run) == metrics(tmp_path / "local" / run), run
+    assert (tmp_path / "ray" / "compare.md").exists()
+    assert main(argv[:-2] + ["--engine", "local", "--address", "auto",
+                             "--out", str(tmp_path / "x")]) == 2
+    assert "--address is a Ray cluster's; it needs --engine ray" in capsys.readouterr().err
+

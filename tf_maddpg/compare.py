@@ -100,6 +100,7 @@ def run_side(side: str, scenario: str, config: MADDPGConfig, out_dir: str,
 
 def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: str, *,
             env_kwargs: Optional[dict] = None, jobs: int = 1, threads: Optional[int] = None,
+            engine: str = "local", address: Optional[str] = None,
             command: str = "", verbose: bool = True) -> List[RunSummary]:
     """Trains both sides for every seed and writes compare.png and compare.md.
 
@@ -111,10 +112,18 @@ def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: 
       jobs: runs at once, each in its own process; the runs alternate sides
         (tf seed 0, torch seed 0, tf seed 1, ...) so that both see the same load.
       threads: thread pool size of each run (default: 1 when ``jobs > 1``).
+      engine: ``"local"`` (this process for ``jobs=1``, else a pool of
+        processes) or ``"ray"``: each run a Ray task with ``threads`` CPUs (1
+        by default), at most ``jobs`` at once, on the Ray of ``address`` (as
+        ``tf-maddpg sweep``'s: None starts Ray on this machine; on a cluster,
+        ``out_dir`` must be a folder that every machine sees at that path).
+      address: the Ray cluster of engine ``"ray"``.
       command: the command line, written into compare.md.
 
     Raises:
-      ImportError: PyTorch is not installed.
+      ImportError: PyTorch is not installed, or Ray for engine ``"ray"``
+        (``tf_maddpg.sweep.run.RayMissing``: the message names the install command).
+      tf_maddpg.sweep.run.RayConnectError: Ray could not start or be reached.
     """
     import tf_maddpg.reference  # noqa: F401  (fails early, with the install hint)
 
@@ -123,7 +132,11 @@ def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: 
               threads or (1 if jobs > 1 else None))
              for seed in seeds for side in SIDES]
     started = time.perf_counter()
-    if jobs == 1:
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
+    if engine == "ray":
+        summaries = _run_on_ray(tasks, jobs, address, started if verbose else None)
+    elif jobs == 1:
         summaries = []
         for task in tasks:
             summaries.append(run_side(*task))
@@ -141,6 +154,36 @@ def compare(scenario: str, seeds: Sequence[int], config: MADDPGConfig, out_dir: 
     write_plot(summaries, names, os.path.join(out_dir, "compare.png"), title=scenario)
     write_report(summaries, names, os.path.join(out_dir, "compare.md"), scenario, config,
                  command, jobs)
+    return summaries
+
+
+def _run_on_ray(tasks, jobs: int, address: Optional[str],
+                started: Optional[float]) -> List[RunSummary]:
+    """``run_side`` of every task as a Ray task (``threads`` CPUs each), at most ``jobs``
+    at once, in the tasks' order; reports each run as it ends when ``started`` is given."""
+    from tf_maddpg.sweep.run import ray_engine
+
+    tune = ray_engine()
+    import ray
+
+    def finish(ref, index):
+        done[index] = ray.get(ref)
+        if started is not None:
+            _report(done[index], started)
+
+    done = {}
+    with tune.ray_session(address):
+        remote = ray.remote(max_retries=0)(run_side)
+        running = {}
+        for index, task in enumerate(tasks):
+            while len(running) >= jobs:
+                (ready,), _ = ray.wait(list(running), num_returns=1)
+                finish(ready, running.pop(ready))
+            running[remote.options(num_cpus=task[-1] or 1).remote(*task)] = index
+        while running:
+            (ready,), _ = ray.wait(list(running), num_returns=1)
+            finish(ready, running.pop(ready))
+    summaries = [done[i] for i in range(len(tasks))]
     return summaries
 
 

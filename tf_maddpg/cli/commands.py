@@ -313,11 +313,17 @@ def _compare(args, parser) -> int:
         from tf_maddpg.compare import compare
     except ImportError as error:
         raise CommandError(str(error)) from None
+    from tf_maddpg.sweep.run import RayConnectError, default_engine
+
+    engine = args.engine or (default_engine() if args.jobs > 1 or args.address else "local")
+    if args.address and engine != "ray":
+        raise BadInput("--address is a Ray cluster's; it needs --engine ray")
     command_line = "tf-maddpg " + shlex.join(args.argv)
     try:
         summaries = compare(args.env, args.seeds, config, args.out, env_kwargs=env_kwargs,
-                            jobs=args.jobs, command=command_line)
-    except ImportError as error:
+                            jobs=args.jobs, engine=engine, address=args.address,
+                            command=command_line)
+    except (ImportError, RayConnectError) as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
         return 130

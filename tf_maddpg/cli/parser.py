@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--jobs", type=_positive_int, default=1,
                          help="runs at once, each in its own process with one thread; sides "
                               "alternate so both see the same load (default: 1)")
+    compare.add_argument("--engine", choices=("ray", "local"), default=None,
+                         help="where the runs go: ray (each run a Ray task, as tf-maddpg "
+                              "sweep's trials; on a cluster with --address) or local "
+                              "(processes here) (default: ray where Ray is installed and "
+                              "--jobs > 1 or --address is given, else local)")
+    compare.add_argument("--address", metavar="ADDRESS",
+                         help="a Ray cluster for --engine ray: auto, HOST:6379 or "
+                              "ray://HOST:10001 (--out must be a folder every machine sees)")
     compare.add_argument("--config", metavar="FILE", help="YAML or JSON file of config fields")
     _add_env_arg_option(compare)
     fields = compare.add_argument_group("config fields (both sides)",
@@ -187,8 +195,13 @@ and write DIR/compare.png (per-agent evaluation return, both sides, mean and
 band over seeds), DIR/compare.md (final returns, wall time, env steps/s,
 seconds per update) and every run's metrics.csv under DIR/tf and DIR/torch.
 
-example:
+With --jobs N the runs go N at a time, as Ray tasks where Ray is installed
+(pip install -e ".[ray]"; on a cluster with --address, as tf-maddpg sweep),
+else as processes on this machine.
+
+examples:
   tf-maddpg compare simple_adversary_v3 --episodes 3000 --seeds 0 1 2 --out docs/compare/simple_adversary
+  tf-maddpg compare simple_spread_v3 --seeds 0 1 2 3 4 5 --jobs 12 --address auto --out /shared/cmp
 """
 
 

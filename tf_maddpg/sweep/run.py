@@ -68,7 +68,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, engine: st
         raise ValueError("the local engine runs grids only; search spaces and schedulers "
                          "need Ray Tune (engine ray)")
     if engine == "ray":
-        tune = _ray_engine()
+        tune = ray_engine()
     root = os.path.abspath(out_dir)
     os.makedirs(root, exist_ok=True)
     if engine == "ray":
@@ -101,7 +101,12 @@ def default_engine() -> str:
     return "ray" if importlib.util.find_spec("ray") is not None else "local"
 
 
-def _ray_engine():
+def ray_engine():
+    """``tf_maddpg.sweep.tune`` (which imports Ray Tune).
+
+    Raises:
+      RayMissing: Ray Tune is not installed (the message names the install command).
+    """
     try:
         from tf_maddpg.sweep import tune
     except ImportError as error:
