@@ -331,3 +331,14 @@ def test_compare_runs_its_runs_on_ray_with_the_same_results(ray_session, tmp_pat
                              "--out", str(tmp_path / "x")]) == 2
     assert "--address is a Ray cluster's; it needs --engine ray" in capsys.readouterr().err
 
+
+def test_a_cluster_address_where_nothing_answers_fails_at_once(tmp_path, capsys):
+    pytest.importorskip("ray")
+    started = time.monotonic()
+    assert main(["sweep", write(tmp_path / "s.yaml", GRID), "--out", str(tmp_path / "s"),
+                 "--address", "127.0.0.1:1"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the Ray cluster at 127.0.0.1:1: nothing answers at 127.0.0.1:1" in err
+    assert "ray start --head" in err and "Traceback" not in err
+    assert time.monotonic() - started < 30
+

@@ -41,6 +41,8 @@ def ray_session(address: Optional[str] = None):
     Raises:
       RayConnectError: Ray could not start, or the cluster could not be reached.
     """
+    if address is not None:
+        check_reachable(address)
     if ray.is_initialized():
         yield
         return
@@ -60,6 +62,30 @@ def ray_session(address: Optional[str] = None):
         yield
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fails fast, in one line, when nothing answers at a cluster's ``HOST:PORT`` or
+    ``ray://HOST:PORT`` (``ray.init`` would retry for minutes); ``auto`` is Ray's to find.
+
+    Raises:
+      RayConnectError: the host's port did not accept a connection within ``timeout_s``.
+    """
+    import socket
+
+    if address == "auto" or ":" not in address:
+        return
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise RayConnectError(
+            f"cannot reach the Ray cluster at {address}: nothing answers at {host}:{port} "
+            f"({error.strerror or error or 'timed out'} within {timeout_s:g} s); start it "
+            "with `ray start --head` on that machine (its port 6379, or 10001 for "
+            "ray://) or check the address (docs/sweeps.md)") from None
 
 
 def run_tune(spec: SweepSpec, root: str, *, resume: bool = False,
