@@ -79,15 +79,15 @@ def test_mappo_agents_learn_to_spread_over_the_landmarks(seed):
 #
 # VDN and QMIX with their defaults (EPyMARL's settings: an update of 800
 # transitions every 25 env steps, targets copied every 200 updates, reward
-# standardisation) and epsilon annealed over 20,000 env steps, on the same N=2
-# task, measured the same way: after 1,600 episodes (40,000 env steps, 1,569
-# updates) seeds 0, 1, 2 and 3 score -13.49, -13.24, -13.27 and -13.97 per agent
-# with VDN, and -13.40, -12.02, -12.02 and -12.10 with QMIX (15-25 s a run on a
-# shared 2-core machine). The same -19 threshold, 5 above the worst seed. Broken
-# updates (``python tests/break_the_value_update.py ALGO KIND``) end far from it,
-# VDN / QMIX: every team reward set to zero -27.2 / -52.0; the TD error on
-# another action than the one taken -40.8 / -40.3; the TD loss ascended instead
-# of descended -48.6 / -47.2.
+# standardisation; QMIX with JaxMARL's gamma 0.9) and epsilon annealed over
+# 20,000 env steps, on the same N=2 task, measured the same way: after 1,600
+# episodes (40,000 env steps, 1,569 updates) seeds 0, 1, 2 and 3 score -13.49,
+# -13.24, -13.27 and -13.97 per agent with VDN, and -13.45, -12.13, -12.19 and
+# -12.12 with QMIX (15-25 s a run on a shared 2-core machine). The same -19
+# threshold, 5 above the worst seed. Broken updates (``python
+# tests/break_the_value_update.py ALGO KIND``) end far from it, VDN / QMIX: every
+# team reward set to zero -27.2 / -51.1; the TD error on another action than the
+# one taken -40.8 / -38.7; the TD loss ascended instead of descended -48.6 / -33.7.
 
 VALUE_BASED_EPISODES = 1_600
 VALUE_BASED_THRESHOLD = -19.0
