@@ -22,6 +22,11 @@ replay of single steps (mpe2 episodes are 25 steps):
 What differs from EPyMARL: single transitions instead of whole episodes
 (feed-forward agents need no history), no last action in the observations
 (``obs_last_action``), and TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
+
+``agent='gru'`` is EPyMARL's recurrent agent (``use_rnn: True``, ``hidden_dim:
+64``) and its replay of whole episodes: the same counts in transitions (800 =
+32 episodes, 125,000 = 5,000 episodes), every update on whole episodes unrolled
+from zero hidden states (``value_based/recurrent.py``, ``storage/episodes.py``).
 """
 
 from __future__ import annotations
