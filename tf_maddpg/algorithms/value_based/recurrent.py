@@ -50,6 +50,10 @@ class RecurrentQLearner(QLearner):
     Attributes: ``QLearner``'s; ``q_networks``, ``target_q_networks`` and
     ``actors`` are ``make_recurrent_q_network`` models
     ([obs, hidden] -> [q, next hidden]).
+
+    ``update_packed`` takes episodes [B, episode_length, layout.width];
+    ``update`` and the public TD pieces take their time-major ``Batch``
+    (``split_packed``).
     """
 
     agent = "gru"
