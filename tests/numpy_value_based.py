@@ -57,6 +57,18 @@ def q_values(networks, groups, obs):
     return out
 
 
+class FeedForward:
+    """The Q-values of the feed-forward agents; numpy_recurrent.Recurrent is the GRU's."""
+
+    @staticmethod
+    def current(networks, groups, batch):
+        return q_values(networks, groups, batch.obs)
+
+    @staticmethod
+    def next(networks, groups, batch):
+        return q_values(networks, groups, batch.next_obs)
+
+
 def mix(cfg, nets, kind, k, q, state):
     if cfg.mixer == "qmix":
         return qmix(nets[kind][k], q, state)
@@ -94,10 +106,10 @@ def standardise(rewards, alive, stats):
     return out
 
 
-def td_targets(nets, batch, rewards, cfg, groups, mixed):
+def td_targets(nets, batch, rewards, cfg, groups, mixed, agent=FeedForward):
     """y_k = R_k + gamma * (some agent of k goes on) * Q'_tot(s', double-Q next actions)."""
-    next_target = q_values(nets["target_q"], groups, batch.next_obs)
-    next_online = q_values(nets["q"], groups, batch.next_obs) if cfg.double_q else next_target
+    next_target = agent.next(nets["target_q"], groups, batch)
+    next_online = agent.next(nets["q"], groups, batch) if cfg.double_q else next_target
     goes_on = [a * (1 - t) for a, t in zip(batch.alive, batch.terminated)]
     values = [next_target[i][np.arange(len(goes_on[i])), np.argmax(next_online[i], axis=-1)]
               * goes_on[i] for i in range(len(goes_on))]
@@ -111,8 +123,8 @@ def td_targets(nets, batch, rewards, cfg, groups, mixed):
     return targets
 
 
-def td_losses(nets, batch, targets, cfg, groups, mixed):
-    q = q_values(nets["q"], groups, batch.obs)
+def td_losses(nets, batch, targets, cfg, groups, mixed, agent=FeedForward):
+    q = agent.current(nets["q"], groups, batch)
     chosen = [np.sum(q[i] * batch.actions[i], axis=-1) * batch.alive[i] for i in range(len(q))]
     state = np.concatenate(batch.obs, axis=-1)
     losses = []
@@ -147,7 +159,7 @@ def with_unit_params(nets, unit, cfg, params):
     return new
 
 
-def full_update(nets, batch, cfg, learner, stats, step=1):
+def full_update(nets, batch, cfg, learner, stats, step=1, agent=FeedForward):
     """One update: targets, losses, finite-difference gradients clipped per unit, one Adam
     step per unit, the target update when ``step`` is a multiple of
     target_update_interval, and the actors of shared networks folded.
@@ -159,13 +171,13 @@ def full_update(nets, batch, cfg, learner, stats, step=1):
     rewards = team_rewards(batch, mixed, cfg)
     if cfg.standardise_rewards:
         rewards = standardise(rewards, mixed_alive(batch, mixed), stats)
-    targets = td_targets(nets, batch, rewards, cfg, groups, mixed)
-    losses = td_losses(nets, batch, targets, cfg, groups, mixed)
+    targets = td_targets(nets, batch, rewards, cfg, groups, mixed, agent)
+    losses = td_losses(nets, batch, targets, cfg, groups, mixed, agent)
     grads = []
     for unit in learner.units:
         def loss_of(params, unit=unit):
             current = with_unit_params(nets, unit, cfg, params)
-            return np.mean([td_losses(current, batch, targets, cfg, groups, mixed)[k]
+            return np.mean([td_losses(current, batch, targets, cfg, groups, mixed, agent)[k]
                             for k in unit.mixed])
         params = [p.copy() for p in unit_params(nets, unit, cfg)]
         grads.append(clip_global_norm(finite_difference_grad(loss_of, params), cfg.max_grad_norm))

@@ -116,3 +116,25 @@ def test_vdn_and_qmix_learn_to_spread_over_the_landmarks(algo):
             f"after {VALUE_BASED_EPISODES} episodes {agent} scores "
             f"{row[f'return/{agent}']:.1f}; a learning {algo} beats {VALUE_BASED_THRESHOLD} "
             f"(random play: -23). Evaluation: {row}")
+
+
+# --- Recurrent agents (--agent gru) ------------------------------------------------------------
+#
+# The same runs with EPyMARL's recurrent agent (Dense 64 -> GRU 64 -> Dense) and its replay of
+# whole episodes (32-episode batches, 5,000 episodes kept; each update unrolls the networks over
+# the sampled episodes): after 1,600 episodes (1,568 updates) seeds 0, 1 and 2 score -15.60,
+# -15.40 and -15.79 per agent with VDN, and -14.34, -13.39 and -13.45 with QMIX (60-105 s a
+# run on a shared 2-core machine). The same -19 threshold, 3.2 above the worst seed.
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["vdn", "qmix"])
+def test_vdn_and_qmix_with_gru_agents_learn_to_spread_over_the_landmarks(algo):
+    """VDN and QMIX with ``agent='gru'`` on the same task and threshold."""
+    config = value_based_config(algo).replace(agent="gru")
+    (row,) = train(config, "simple_spread_v3", env_kwargs={"N": 2}, verbose=False).history
+    for agent in ("agent_0", "agent_1"):
+        assert row[f"return/{agent}"] > VALUE_BASED_THRESHOLD, (
+            f"after {VALUE_BASED_EPISODES} episodes {agent} scores "
+            f"{row[f'return/{agent}']:.1f} with GRU agents; a learning {algo} beats "
+            f"{VALUE_BASED_THRESHOLD} (random play: -23). Evaluation: {row}")

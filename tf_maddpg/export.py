@@ -8,6 +8,18 @@ Each agent's actor becomes ``<out_dir>/<agent>/``, a SavedModel whose
 * Box: ``action`` float32 [B, action_dim] (the actor's output, already
   within the bounds).
 
+**Recurrent agents** (IQL, VDN, QMIX with ``agent='gru'``): the signature
+takes two inputs, ``obs`` [B, obs_dim] and ``hidden_state`` [B,
+hidden_state_dim] float32, and returns ``action`` and ``logits`` (the
+Q-values) as above and ``hidden_state``, the next one. The caller keeps one
+hidden state per environment: zeros at the start of every episode, then the
+returned ``hidden_state`` fed back at the next step (metadata.json gives the
+agent's ``hidden_state_dim``; it is absent for feed-forward agents)::
+
+    h = tf.zeros([1, meta["hidden_state_dim"]])  # a new episode
+    out = actor.serving_default(obs=tf.constant([obs], tf.float32), hidden_state=h)
+    action, h = out["action"][0], out["hidden_state"]
+
 ``<out_dir>/metadata.json`` lists the agents in order with their sizes and
 action spaces, and the scenario with its options (``env_kwargs``), so that
 ``examples/serve_exported_actor.py`` builds the environment they were trained on.
@@ -29,6 +41,7 @@ import keras
 import tensorflow as tf
 
 from tf_maddpg.envs.specs import AgentSpec
+from tf_maddpg.networks.recurrent import hidden_size, io_sizes, is_recurrent
 
 METADATA_FILE = "metadata.json"
 FORMAT = "tf_maddpg.exported_actors/1"
@@ -83,7 +96,12 @@ def export_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
         paths.append(path)
     metadata = {"format": FORMAT, "scenario": scenario, "env_kwargs": env_kwargs,
                 "signature": "serving_default",
-                "agents": [_agent_metadata(spec) for spec in specs]}
+                "agents": [_agent_metadata(spec, actor) for spec, actor in zip(specs, actors)]}
+    if any(is_recurrent(a) for a in actors):
+        metadata["hidden_state"] = (
+            "recurrent agents: serving_default takes obs and hidden_state and returns the "
+            "next hidden_state; start every episode with zeros [B, hidden_state_dim] and feed "
+            "the returned hidden_state back at the next step")
     with open(os.path.join(out_dir, METADATA_FILE), "w") as f:
         json.dump(metadata, f, indent=2)
     return paths
@@ -108,17 +126,28 @@ def load_exported(directory: str | os.PathLike) -> dict[str, Any]:
 
 
 def _export_actor(actor: keras.Model, spec: AgentSpec, path: str) -> None:
+    archive = keras.export.ExportArchive()
+    archive.track(actor)
+    obs_spec = tf.TensorSpec([None, spec.obs_dim], tf.float32, name="obs")
+    if is_recurrent(actor):
+        def serve_recurrent(obs, hidden_state):
+            q, next_hidden = actor([obs, hidden_state], training=False)
+            return {"action": tf.argmax(q, axis=-1, output_type=tf.int64), "logits": q,
+                    "hidden_state": next_hidden}
+
+        archive.add_endpoint("serving_default", serve_recurrent, input_signature=[
+            obs_spec, tf.TensorSpec([None, hidden_size(actor)], tf.float32,
+                                    name="hidden_state")])
+        archive.write_out(path, verbose=False)
+        return
+
     def serve(obs):
         out = actor(obs, training=False)  # [B, A]: logits, or the action in the bounds
         if spec.discrete:
             return {"action": tf.argmax(out, axis=-1, output_type=tf.int64), "logits": out}
         return {"action": out}
 
-    archive = keras.export.ExportArchive()
-    archive.track(actor)
-    archive.add_endpoint("serving_default", serve,
-                         input_signature=[tf.TensorSpec([None, spec.obs_dim], tf.float32,
-                                                        name="obs")])
+    archive.add_endpoint("serving_default", serve, input_signature=[obs_spec])
     archive.write_out(path, verbose=False)
 
 
@@ -126,15 +155,18 @@ def _check_actor(actor: keras.Model, spec: AgentSpec) -> None:
     name = spec.name
     if not name or name in (".", "..") or os.sep in name or (os.altsep and os.altsep in name):
         raise ValueError(f"agent name {name!r} cannot be a directory name; rename the agent")
-    sizes = (actor.input_shape[-1], actor.output_shape[-1])
+    sizes = io_sizes(actor)
     if sizes != (spec.obs_dim, spec.action_dim):
         raise ValueError(f"actor {actor.name!r} maps {sizes[0]} -> {sizes[1]}, but agent "
                          f"{name!r} needs {spec.obs_dim} -> {spec.action_dim}; pass the "
                          "actors and specs in the same order")
 
 
-def _agent_metadata(spec: AgentSpec) -> dict[str, Any]:
-    return {"name": spec.name, "obs_dim": spec.obs_dim, "action_dim": spec.action_dim,
-            "action": "discrete" if spec.discrete else "box",
-            "low": list(spec.low) if spec.low is not None else None,
-            "high": list(spec.high) if spec.high is not None else None}
+def _agent_metadata(spec: AgentSpec, actor: keras.Model) -> dict[str, Any]:
+    metadata = {"name": spec.name, "obs_dim": spec.obs_dim, "action_dim": spec.action_dim,
+                "action": "discrete" if spec.discrete else "box",
+                "low": list(spec.low) if spec.low is not None else None,
+                "high": list(spec.high) if spec.high is not None else None}
+    if is_recurrent(actor):
+        metadata["hidden_state_dim"] = hidden_size(actor)
+    return metadata

@@ -22,8 +22,8 @@ class Algorithm:
       config_class: its frozen configuration dataclass.
       summary: one line for ``--help``: what it is.
       loop: the training loop it runs in, one of ``LOOPS``.
-      learner: ``"module:Class"``; ``Class(specs, config)`` builds the networks
-        and the compiled update.
+      learner: ``"module:Class"`` (or ``"module:function"``); ``Class(specs, config)``
+        builds the networks and the compiled update.
       policy: ``"module:function"``; ``function(specs, actors, config, rng=None)``
         builds the acting policy over the learner's actors.
     """

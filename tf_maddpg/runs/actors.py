@@ -10,6 +10,7 @@ import keras
 
 from tf_maddpg.envs.specs import AgentSpec
 from tf_maddpg.networks import CUSTOM_OBJECTS
+from tf_maddpg.networks.recurrent import io_sizes
 
 
 def save_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
@@ -47,9 +48,10 @@ def load_actors(specs: Sequence[AgentSpec], directory: str | os.PathLike) -> Lis
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise ValueError(f"{path} could not be loaded as a Keras model ({reason}): it is "
                              "damaged or was not written by save_actors") from None
-        if (actor.input_shape[-1], actor.output_shape[-1]) != (spec.obs_dim, spec.action_dim):
+        sizes = io_sizes(actor)
+        if sizes != (spec.obs_dim, spec.action_dim):
             raise ValueError(
-                f"{path}: actor maps {actor.input_shape[-1]} -> {actor.output_shape[-1]}, but "
+                f"{path}: actor maps {sizes[0]} -> {sizes[1]}, but "
                 f"agent {spec.name!r} needs {spec.obs_dim} -> {spec.action_dim}")
         actors.append(actor)
     return actors

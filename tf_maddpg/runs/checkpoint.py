@@ -200,7 +200,7 @@ class TrainingCheckpoint:
             self.buffer.load(buffer_path)
         for name, generator_state in state.pop("generators").items():
             self.generators[name].bit_generator.state = generator_state
-        if self.policy.backend == "numpy":
+        if getattr(self.policy, "restores_snapshot", self.policy.backend == "numpy"):
             self.policy.restore(self._behaviour.numpy())
         history, config = state.pop("history", []), state.pop("config", None)
         return Progress(**state), history, config

@@ -216,21 +216,8 @@ class ReplayBuffer:
           FloatingPointError: a row holds a NaN or an infinity (the message
             names the transition, the agent and the field).
         """
-        rows = np.asarray(rows, np.float32)
-        alive = np.asarray(alive, bool)
+        rows, alive = self.prepare_packed(rows, alive)
         layout = self.layout
-        if rows.ndim != 2 or rows.shape[1] != layout.width:
-            raise ValueError(self._row_shape_message(rows.shape))
-        if alive.shape != (rows.shape[0], len(self.specs)):
-            raise ValueError(f"ReplayBuffer.add_packed: alive has shape {alive.shape}; expected "
-                             f"({rows.shape[0]}, {len(self.specs)}), one flag per transition "
-                             "and agent")
-        if not math.isfinite(rows.sum(dtype=np.float64)):
-            self._check_finite(rows, alive)
-        if not alive.all():
-            # A dead agent is zeros everywhere (whatever its columns held)...
-            rows = np.where(alive[:, layout.column_agent], rows, np.float32(0))
-            rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
         count = rows.shape[0]
         if count > self.capacity:  # only the newest fit
             rows, alive = rows[-self.capacity:], alive[-self.capacity:]
@@ -247,6 +234,48 @@ class ReplayBuffer:
             self._data[index, layout.scalar_columns("alive")] = alive
         self._pointer = (start + count) % self.capacity
         self._size = min(self._size + count, self.capacity)
+
+    def prepare_packed(self, rows: np.ndarray, alive: np.ndarray):
+        """``add_packed``'s checks and cleaning of B transitions, before they are stored.
+
+        Returns:
+          rows [B, layout.width] float32 with every dead agent's columns zeroed
+          and its terminated flag set (its alive columns still to be written
+          from ``alive``), and alive [B, num_agents] bool.
+
+        Raises:
+          ValueError, FloatingPointError: as ``add_packed``.
+        """
+        rows = np.asarray(rows, np.float32)
+        alive = np.asarray(alive, bool)
+        layout = self.layout
+        if rows.ndim != 2 or rows.shape[1] != layout.width:
+            raise ValueError(self._row_shape_message(rows.shape))
+        if alive.shape != (rows.shape[0], len(self.specs)):
+            raise ValueError(f"ReplayBuffer.add_packed: alive has shape {alive.shape}; expected "
+                             f"({rows.shape[0]}, {len(self.specs)}), one flag per transition "
+                             "and agent")
+        if not math.isfinite(rows.sum(dtype=np.float64)):
+            self._check_finite(rows, alive)
+        if not alive.all():
+            # A dead agent is zeros everywhere (whatever its columns held)...
+            rows = np.where(alive[:, layout.column_agent], rows, np.float32(0))
+            rows[:, layout.scalar_columns("terminated")] += ~alive  # ...and reads terminated
+        return rows, alive
+
+    # --- The off-policy loop's hooks (``training/off_policy.py``) ------------------------
+
+    def start_round(self, num_rows: int) -> None:
+        """A round of ``num_rows`` lockstep environments begins (nothing to do here;
+        ``EpisodeReplay`` opens an episode per environment)."""
+
+    def add_step(self, rows: np.ndarray, alive: np.ndarray, acting: np.ndarray) -> None:
+        """Stores one lockstep step: the rows [E, layout.width] of the environments
+        ``acting`` [E] (still in their episode), each agent's flags ``alive`` [E, N]."""
+        self.add_packed(rows[acting], alive[acting])
+
+    def end_round(self) -> None:
+        """The round's episodes are over (nothing to do: every step is stored already)."""
 
     def _row_shape_message(self, shape) -> str:
         layout = self.layout

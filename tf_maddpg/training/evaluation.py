@@ -20,7 +20,9 @@ def play_episodes(policy, env: VecEnv, seeds: Sequence[int], max_steps: int,
     """Plays one episode per seed and returns each episode's per-agent return.
 
     Args:
-      policy: anything with ``act_packed(obs [B, obs_width], explore) -> [B, action_width]``.
+      policy: anything with ``act_packed(obs [B, obs_width], explore) -> [B, action_width]``;
+        its ``reset(num_rows)``, if it has one, is called as every batch of
+        episodes starts (a recurrent policy's hidden states back to zeros).
       env: the environments; episode k is reset with ``seeds[k]``.
       max_steps: the most steps of an episode.
       explore: act with exploration instead of greedily.
@@ -33,6 +35,8 @@ def play_episodes(policy, env: VecEnv, seeds: Sequence[int], max_steps: int,
     for first in range(0, len(seeds), env.num_envs):
         chunk = list(seeds[first: first + env.num_envs])
         obs, alive = env.reset(chunk)
+        if hasattr(policy, "reset"):
+            policy.reset(len(obs))
         if observe:
             observe()
         for _ in range(max_steps):

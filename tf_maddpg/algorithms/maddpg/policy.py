@@ -75,6 +75,11 @@ class MultiAgentPolicy:
             self._outputs, input_signature=[tf.TensorSpec([None, obs_width], tf.float32)])
         self._exploration = _Exploration(self.specs)
 
+    def reset(self, num_rows: int) -> None:
+        """A batch of ``num_rows`` episodes starts (the training loop's rounds,
+        ``play_episodes``): nothing to forget here; a recurrent policy zeroes its
+        hidden states."""
+
     def sync(self) -> None:
         """Re-reads the actors' weights (NumPy backend; the graph reads them live)."""
         if self._numpy_actors is not None:

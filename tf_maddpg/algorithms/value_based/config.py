@@ -22,6 +22,11 @@ replay of single steps (mpe2 episodes are 25 steps):
 What differs from EPyMARL: single transitions instead of whole episodes
 (feed-forward agents need no history), no last action in the observations
 (``obs_last_action``), and TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
+
+``agent='gru'`` is EPyMARL's recurrent agent (``use_rnn: True``, ``hidden_dim:
+64``) and its replay of whole episodes: the same counts in transitions (800 =
+32 episodes, 125,000 = 5,000 episodes), every update on whole episodes unrolled
+from zero hidden states (``value_based/recurrent.py``, ``storage/episodes.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_f
                               is_int, require)
 
 MIXERS = ("none", "sum", "qmix")
+AGENTS = ("mlp", "gru")
+"""The kinds of Q-network: feed-forward ('mlp') or recurrent ('gru')."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +57,7 @@ class ValueBasedConfig(OffPolicyConfig):
     (IQL: each agent alone, on its own reward), 'sum' (VDN) or 'qmix'. Fixed by
     the algorithm."""
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        **OffPolicyConfig.choices, "teams": TEAM_RULES}
+        **OffPolicyConfig.choices, "teams": TEAM_RULES, "agent": AGENTS}
     """The values each text field takes (the command line's choices)."""
 
     # --- The run: EPyMARL's budget, one update per episode ---------------------------
@@ -97,8 +104,20 @@ class ValueBasedConfig(OffPolicyConfig):
     tau below 1 with target_update_interval=1."""
 
     # --- Networks ----------------------------------------------------------------------
+    agent: str = "mlp"
+    """The Q-networks: 'mlp' (feed-forward on one observation, hidden_sizes;
+    the replay holds single transitions) or 'gru' (EPyMARL's recurrent
+    RNNAgent, use_rnn: Dense(rnn_hidden_dim, relu) -> GRU cell -> Dense;
+    the replay holds whole episodes, batch_size, buffer_size and
+    minimal_size still counted in transitions, so multiples of
+    episode_length: the defaults are 32 and 5,000 episodes of 25 steps; every
+    update unrolls the networks over the sampled episodes from zero hidden
+    states)."""
+    rnn_hidden_dim: int = 64
+    """agent='gru': the width of the first layer and of the GRU's hidden state
+    (EPyMARL's hidden_dim)."""
     hidden_sizes: Tuple[int, ...] = (64, 64)
-    """Hidden layer widths (ReLU) of every Q-network."""
+    """Hidden layer widths (ReLU) of every Q-network (agent='mlp')."""
     share_parameters: bool = True
     """Agents of one team with the same observation and action sizes share one
     Q-network, a one-hot of the agent's place among them appended to its
@@ -145,6 +164,19 @@ class ValueBasedConfig(OffPolicyConfig):
         check_float(self, "epsilon_finish", low=0.0, high=1.0)
         check_int(self, "epsilon_anneal_steps", low=1)
         check_choice(self, "teams", TEAM_RULES)
+        check_choice(self, "agent", AGENTS)
+        check_int(self, "rnn_hidden_dim", low=1)
+        if self.agent == "gru":
+            steps = self.episode_length
+            for field in ("batch_size", "buffer_size", "minimal_size"):
+                require(self, getattr(self, field) % steps == 0, field,
+                        f"a multiple of episode_length ({steps}) with agent='gru', whose "
+                        "replay holds whole episodes (batch_size, buffer_size and "
+                        "minimal_size count their transitions)")
+            require(self, not self.async_update, "async_update",
+                    "False with agent='gru' (the recurrent policy acts through the graph "
+                    "with the networks' own weights, which a background update would write "
+                    "while it reads them)")
 
     def check_agents(self, specs: Sequence) -> None:
         """Refuses agents with Box actions: Q-learning needs a finite set of actions.

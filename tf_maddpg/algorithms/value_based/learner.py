@@ -47,6 +47,12 @@ per team (IQL: per Q-network) with its gradients clipped to
 ``max_grad_norm`` together, then every ``target_update_interval`` updates the
 targets ``target <- (1 - tau) target + tau online`` (networks and mixers), and
 the actors of shared networks refreshed.
+
+**Recurrent agents** (``agent='gru'``): ``recurrent.py``'s ``RecurrentQLearner``
+is this learner with other Q-values (``current_q_values``,
+``next_q_values``): the GRU networks unrolled over whole sampled episodes.
+Everything else here (rewards, targets, masks, mixers, optimizers, targets'
+updates, actors) is shared.
 """
 
 from __future__ import annotations
@@ -89,7 +95,8 @@ class QLearner:
       config: an ``IQLConfig``, ``VDNConfig`` or ``QMIXConfig``.
 
     Raises:
-      ValueError: an agent has a Box action space (``config.check_agents``).
+      ValueError: an agent has a Box action space (``config.check_agents``), or
+        ``config.agent`` is not this class's (``make_q_learner`` picks the class).
 
     Attributes:
       teams: the teams, tuples of agent indices (``teams.teams_of``).
@@ -106,10 +113,16 @@ class QLearner:
         error's rewards (float64 variables [len(mixed)]).
     """
 
+    agent = "mlp"
+    """The ``config.agent`` this class trains."""
+
     def __init__(self, specs: Sequence[AgentSpec], config: ValueBasedConfig):
         if not isinstance(config, ValueBasedConfig):
             raise TypeError(f"QLearner needs an IQL, VDN or QMIX config, got "
                             f"{type(config).__name__}")
+        if config.agent != self.agent:
+            raise ValueError(f"{type(self).__name__} trains agent={self.agent!r} Q-networks, "
+                             f"not {config.agent!r}: build the learner with make_q_learner")
         config.check_agents(specs)
         self.specs = tuple(specs)
         self.config = config
@@ -119,19 +132,16 @@ class QLearner:
         self.mixed = self.teams if config.mixer != "none" else tuple((i,) for i in range(n))
         self._mixed_of = {i: k for k, members in enumerate(self.mixed) for i in members}
 
-        hidden = config.hidden_sizes
         self.q_networks, self.target_q_networks = [], []
         self.actors: List[keras.Model] = [None] * n
         for members in self.groups:
             spec, ids = self.specs[members[0]], self._id_dim(members)
             label = spec.name if not ids else "-".join(self.specs[i].name for i in members)
-            self.q_networks.append(make_q_network(spec.obs_dim, spec.action_dim, hidden, ids,
-                                                  f"q_{label}"))
-            self.target_q_networks.append(make_q_network(spec.obs_dim, spec.action_dim, hidden,
-                                                         ids, f"target_q_{label}"))
+            self.q_networks.append(self.make_network(spec, ids, f"q_{label}"))
+            self.target_q_networks.append(self.make_network(spec, ids, f"target_q_{label}"))
             for i in members:
-                self.actors[i] = (self.q_networks[-1] if not ids else make_q_network(
-                    spec.obs_dim, spec.action_dim, hidden, 0, f"q_{self.specs[i].name}"))
+                self.actors[i] = (self.q_networks[-1] if not ids else
+                                  self.make_network(spec, 0, f"q_{self.specs[i].name}"))
         self.layout = TransitionLayout(self.specs)
         self.mixers, self.target_mixers = [], []
         if config.mixer == "qmix":
@@ -164,9 +174,21 @@ class QLearner:
                                    autograph=False)
         # The training loop's path: one packed array in, one call (see ReplayBuffer).
         self._update_packed = tf.function(
-            lambda rows: self._update(self.layout.split(rows)),
-            input_signature=[tf.TensorSpec([None, self.layout.width], tf.float32)],
-            autograph=False)
+            lambda rows: self._update(self.split_packed(rows)),
+            input_signature=[self.packed_signature()], autograph=False)
+
+    def make_network(self, spec: AgentSpec, id_dim: int, name: str) -> keras.Model:
+        """A Q-network of agent ``spec``'s sizes with ``id_dim`` id columns."""
+        return make_q_network(spec.obs_dim, spec.action_dim, self.config.hidden_sizes, id_dim,
+                              name)
+
+    def packed_signature(self) -> tf.TensorSpec:
+        """What ``update_packed`` takes: packed transitions [B, layout.width]."""
+        return tf.TensorSpec([None, self.layout.width], tf.float32)
+
+    def split_packed(self, rows) -> Batch:
+        """``update_packed``'s rows as the ``Batch`` the update reads."""
+        return self.layout.split(rows)
 
     def _id_dim(self, members) -> int:
         """The one-hot id columns of a group's network: none for an agent alone."""
@@ -208,7 +230,8 @@ class QLearner:
         return {k: float(v) for k, v in self._update(batch).items()}
 
     def update_packed(self, rows: np.ndarray) -> Dict[str, float]:
-        """``update`` on packed transitions [B, layout.width] (``ReplayBuffer.sample_packed``)."""
+        """``update`` on packed transitions [B, layout.width] (``ReplayBuffer.sample_packed``;
+        a recurrent learner's: episodes, ``EpisodeReplay.sample_packed``)."""
         return {k: float(v) for k, v in self._update_packed(rows).items()}
 
     # --- The pieces of the update (public so that each can be tested alone) -----------
@@ -232,6 +255,15 @@ class QLearner:
             for i, q in zip(members, tf.split(network(inputs), ids, axis=0)):
                 out[i] = q
         return out
+
+    def current_q_values(self, batch: Batch) -> List[tf.Tensor]:
+        """Every agent's Q-values [B, num_actions_i] of its observation in ``batch``."""
+        return self.q_values(batch.obs)
+
+    def next_q_values(self, batch: Batch, target: bool = False) -> List[tf.Tensor]:
+        """Every agent's Q-values [B, num_actions_i] of its next observation in ``batch``
+        (the target networks' with ``target``)."""
+        return self.q_values(batch.next_obs, target=target)
 
     def mix(self, k: int, q: tf.Tensor, state: tf.Tensor, target: bool = False) -> tf.Tensor:
         """TD error k's Q-value [B] from its agents' Q-values ``q`` [B, n_k] and the state
@@ -285,8 +317,8 @@ class QLearner:
         Q'_tot mixes, with the target mixer, the agents' target-network values
         of their double-Q next actions a*_i, each zeroed unless the agent goes on.
         """
-        next_q_target = self.q_values(batch.next_obs, target=True)
-        next_q_online = self.q_values(batch.next_obs) if self.config.double_q else next_q_target
+        next_q_target = self.next_q_values(batch, target=True)
+        next_q_online = self.next_q_values(batch) if self.config.double_q else next_q_target
         goes_on = [a * (1.0 - t) for a, t in zip(batch.alive, batch.terminated)]  # [B] each
         next_values = []
         for i in range(len(self.specs)):
@@ -304,7 +336,7 @@ class QLearner:
 
     def chosen_q_values(self, batch: Batch) -> List[tf.Tensor]:
         """Every agent's Q-value [B] of the action it took, zeroed where it is not alive."""
-        q = self.q_values(batch.obs)
+        q = self.current_q_values(batch)
         return [tf.reduce_sum(q[i] * batch.actions[i], -1) * batch.alive[i]
                 for i in range(len(self.specs))]
 
@@ -370,3 +402,13 @@ class QLearner:
                 first_bias.assign(bias + kernel[obs_dim + m])
                 for a, s in zip(actor_rest, rest):
                     a.assign(s)
+
+
+def make_q_learner(specs: Sequence[AgentSpec], config: ValueBasedConfig) -> QLearner:
+    """The learner of an IQL, VDN or QMIX ``config`` (the registry's entry): ``QLearner``,
+    or ``RecurrentQLearner`` for ``agent='gru'``."""
+    if config.agent == "gru":
+        from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
+
+        return RecurrentQLearner(specs, config)
+    return QLearner(specs, config)
