@@ -9,7 +9,9 @@ its options (e.g. N=4, continuous_actions) are read from metadata.json, so
 the environment is the one the actors were trained on; --env picks another
 scenario for exports that do not name one. This script never imports
 tf_maddpg: it is what a deployment needs, TensorFlow and the environment.
-Prints each agent's return.
+Prints each agent's return. Recurrent agents (IQL, VDN or QMIX trained with
+``--agent gru``; metadata.json gives their ``hidden_state_dim``) start the
+episode from a zero hidden state and get back the one each step returns.
 """
 
 import argparse
@@ -59,19 +61,37 @@ def scenario_and_options(metadata, env=None):
     return scenario[len("mpe2."):] if scenario.startswith("mpe2.") else scenario, options
 
 
-def act(actor, obs):
-    """The greedy action for one observation: an int (Discrete) or a float vector (Box)."""
-    action = actor.serving_default(tf.constant(obs[None], tf.float32))["action"][0]
-    return int(action) if action.dtype.is_integer else action.numpy()
+def act(actor, obs, hidden=None):
+    """The greedy action for one observation, an int (Discrete) or a float vector (Box),
+    and a recurrent actor's next hidden state (None for a feed-forward one, which gets
+    ``hidden=None``)."""
+    obs = tf.constant(obs[None], tf.float32)
+    out = (actor.serving_default(obs) if hidden is None
+           else actor.serving_default(obs=obs, hidden_state=hidden))
+    action = out["action"][0]
+    return (int(action) if action.dtype.is_integer else action.numpy()), out.get("hidden_state")
 
 
-def play_episode(env, actors, seed):
-    """One episode with every agent acting greedily; returns agent name -> return."""
+def hidden_state_sizes(metadata):
+    """Agent name -> hidden state size, for the recurrent agents of metadata.json."""
+    return {agent["name"]: agent["hidden_state_dim"] for agent in metadata.get("agents", [])
+            if agent.get("hidden_state_dim")}
+
+
+def play_episode(env, actors, seed, hidden_sizes=None):
+    """One episode with every agent acting greedily; returns agent name -> return.
+    ``hidden_sizes`` (``hidden_state_sizes``) names the recurrent agents: each starts
+    from zeros and is fed back the hidden state it returned."""
     observations, _ = env.reset(seed=seed)
+    hidden = {agent: tf.zeros([1, size]) for agent, size in (hidden_sizes or {}).items()}
     returns = {agent: 0.0 for agent in env.possible_agents}
     while env.agents:
-        actions = {agent: act(actors[agent], np.asarray(observations[agent]))
-                   for agent in env.agents}
+        actions = {}
+        for agent in env.agents:
+            actions[agent], state = act(actors[agent], np.asarray(observations[agent]),
+                                        hidden.get(agent))
+            if agent in hidden:
+                hidden[agent] = state
         observations, rewards, _, _, _ = env.step(actions)
         for agent, reward in rewards.items():
             returns[agent] += float(reward)
@@ -92,7 +112,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not os.path.isdir(args.export_dir):
         parser.error(f"{args.export_dir} is not a folder of exported actors")
-    name, options = scenario_and_options(read_metadata(args.export_dir), args.env)
+    metadata = read_metadata(args.export_dir)
+    name, options = scenario_and_options(metadata, args.env)
     try:
         scenario = importlib.import_module(f"mpe2.{name}")
     except ModuleNotFoundError:
@@ -100,7 +121,7 @@ def main(argv=None) -> int:
     env = scenario.parallel_env(max_cycles=args.max_cycles, **options)
     try:
         actors = load_actors(args.export_dir, env.possible_agents)
-        returns = play_episode(env, actors, args.seed)
+        returns = play_episode(env, actors, args.seed, hidden_state_sizes(metadata))
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 1

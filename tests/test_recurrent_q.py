@@ -23,6 +23,7 @@ from gymnasium import spaces
 import numpy_recurrent as rnn
 import numpy_value_based as ref
 from test_learner_exact import assert_grads_close, numpy_batch
+from test_export import ROOT, run_without_tf_maddpg
 from test_loop import RecordingEnv, expected_row
 from test_value_based import (DiscreteLeavingEnv, assert_nets_close, comparable, numpy_nets,
                               numpy_stats, stepped_gradients)
@@ -357,3 +358,22 @@ def test_qmix_gru_from_the_command_line_then_evaluate_render_and_export(capsys, 
         hidden = out_t["hidden_state"]
         keras_hidden = keras_hidden.numpy()
     assert os.path.isdir(out / "saved_model" / "agent_0")
+    # The deployment example (TensorFlow alone) plays the episode that the library's
+    # recurrent policy plays with the same actors: hidden states from zeros, fed back.
+    from tf_maddpg.envs import VecEnv, make_env
+    from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.training.evaluation import play_episodes
+
+    env = make_env("simple_spread_v3", max_cycles=5)
+    actors = load_actors(env.specs, out / "actors")
+    policy = ALGORITHMS["qmix"].make_policy(env.specs, actors, QMIXConfig(**{
+        k: v for k, v in config.items() if k != "algo" and k != "hidden_sizes"}))
+    expected = play_episodes(policy, VecEnv.of(env), [7], 5)[0]
+    env.close()
+    script = os.path.join(ROOT, "examples", "serve_exported_actor.py")
+    code = "import runpy; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    proc = run_without_tf_maddpg(code, script, str(tmp_path / "exported"), "--seed", "7",
+                                 "--max-cycles", "5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = dict(line.split(": ") for line in proc.stdout.strip().splitlines())
+    np.testing.assert_allclose([float(v) for v in printed.values()], expected, atol=1e-3)
