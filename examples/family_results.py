@@ -165,6 +165,10 @@ def report() -> None:
               "each):\n\n" + "\n".join(speed))
     if missing:
         table += "\n\nNot run yet: " + "; ".join(missing) + "."
+    absent = [a.upper() for a in ALGOS if a not in algos]
+    if absent:
+        table += ("\n\nNo finished run yet (no column): " + ", ".join(absent)
+                  + f", on all {len(ROWS)} scenarios.")
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
 
