@@ -73,3 +73,17 @@ def test_config_from_dict_names_the_algorithm_a_field_belongs_to():
         config_from_dict({"policy_delay": 2})
     with pytest.raises(ValueError, match="unknown algo 'td3'"):
         config_from_dict({"algo": "td3"})
+
+
+def test_a_field_newer_than_a_runs_checkpoint_counts_as_its_default():
+    """A run trained before a field existed resumes when the field keeps its default
+    (the behaviour the run had): IQL runs from before ``agent`` and ``rnn_hidden_dim``."""
+    from tf_maddpg.algorithms.iql import IQLConfig
+    from tf_maddpg.config import changed_fields
+
+    given = IQLConfig().to_dict()
+    saved = {k: v for k, v in given.items() if k not in ("agent", "rnn_hidden_dim")}
+    defaults = IQLConfig().to_dict()
+    assert changed_fields(saved, given, defaults) == []
+    assert changed_fields(saved, {**given, "agent": "gru"}, defaults) == ["agent"]
+    assert changed_fields(saved, given) == ["agent", "rnn_hidden_dim"]  # no defaults: refused

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import ClassVar, Dict, Tuple
+from typing import ClassVar, Dict, Optional, Tuple
 
 ENV_BACKENDS = ("auto", "batched", "mpe2")
 
@@ -23,11 +23,17 @@ MAX_SEED = 2**32 - 1
 """The largest seed NumPy's and TensorFlow's generators take."""
 
 
-def changed_fields(saved: dict, given: dict) -> list:
+def changed_fields(saved: dict, given: dict, defaults: Optional[dict] = None) -> list:
     """The fields (sorted) whose values differ between two ``to_dict()`` configs, the
-    ``RESUMABLE_FIELDS`` left out: what a resume may not change."""
+    ``RESUMABLE_FIELDS`` left out: what a resume may not change.
+
+    A field missing from ``saved`` (a run written before the field existed) is
+    taken as its value in ``defaults`` (the config class's ``to_dict()``): a new
+    field's default is the behaviour the run was trained with.
+    """
+    defaults = defaults or {}
     return [k for k in sorted(set(saved) | set(given))
-            if k not in RESUMABLE_FIELDS and saved.get(k) != given.get(k)]
+            if k not in RESUMABLE_FIELDS and saved.get(k, defaults.get(k)) != given.get(k)]
 
 
 @dataclasses.dataclass(frozen=True)

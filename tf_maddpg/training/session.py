@@ -172,7 +172,7 @@ class TrainingSession:
             raise folder.RunFolderError(
                 f"{self.out_dir} is at episode {self.progress.episode} already; num_episodes "
                 f"({self.config.num_episodes}) is the new total and must not be smaller")
-        changed = _changed_fields(saved, self.config.to_dict())
+        changed = _changed_fields(saved, self.config.to_dict(), type(self.config)().to_dict())
         if changed:
             raise folder.RunFolderError(
                 f"{os.path.join(self.out_dir, folder.CONFIG_FILE)} differs from the "
@@ -347,10 +347,11 @@ def _describe(error: OSError) -> str:
     return f"could not write the run folder: {error.strerror or error}{where}"
 
 
-def _changed_fields(saved: Optional[dict], current: dict) -> List[str]:
+def _changed_fields(saved: Optional[dict], current: dict, defaults: dict) -> List[str]:
     """``name (checkpoint value -> config.json value)`` for each field that differs,
-    the fields a resume may change left out."""
+    the fields a resume may change left out (a field the checkpoint predates: its
+    default, see ``changed_fields``)."""
     if saved is None:
         return []
-    return [f"{k} ({saved.get(k)!r} in the checkpoint, {current.get(k)!r} now)"
-            for k in changed_fields(saved, current)]
+    return [f"{k} ({saved.get(k, defaults.get(k))!r} in the checkpoint, {current.get(k)!r} now)"
+            for k in changed_fields(saved, current, defaults)]
