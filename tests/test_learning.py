@@ -63,7 +63,7 @@ MAPPO_EPISODES = 2_560
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.extended)])
 def test_mappo_agents_learn_to_spread_over_the_landmarks(seed):
     config = MAPPOConfig(num_episodes=MAPPO_EPISODES, eval_interval=MAPPO_EPISODES,
                          eval_episodes=100, seed=seed)
