@@ -26,7 +26,7 @@ from test_learner_exact import assert_grads_close, numpy_batch
 from test_export import ROOT, run_without_tf_maddpg
 from test_loop import RecordingEnv, expected_row
 from test_value_based import (DiscreteLeavingEnv, assert_nets_close, comparable, numpy_nets,
-                              numpy_stats, stepped_gradients)
+                              numpy_stats, stepped_gradients, train_render_and_export)
 from tf_maddpg import AgentSpec, train
 from tf_maddpg.algorithms.iql import IQLConfig
 from tf_maddpg.algorithms.qmix import QMIXConfig
@@ -35,7 +35,6 @@ from tf_maddpg.algorithms.value_based.learner import QLearner, make_q_learner
 from tf_maddpg.algorithms.value_based.policy import RecurrentEpsilonGreedyPolicy
 from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
 from tf_maddpg.algorithms.vdn import VDNConfig
-from tf_maddpg.cli import main
 from tf_maddpg.networks.recurrent import make_recurrent_q_network, unroll
 from tf_maddpg.runs.folder import RunFolderError
 from tf_maddpg.storage.episodes import EpisodeReplay
@@ -331,18 +330,8 @@ def test_qmix_gru_from_the_command_line_then_evaluate_render_and_export(capsys, 
             "2", "--eval-episodes", "1", "--batch-size", "10", "--minimal-size", "10",
             "--buffer-size", "50", "--update-interval", "5", "--checkpoint-interval", "2",
             "--episode-length", "5", "--mixing-embed-dim", "4", "--num-envs", "2"]
-    status = main(["train", "simple_spread_v3", "--algo", "qmix", *args, "--quiet",
-                   "--out", str(out)])
-    assert status == 0, capsys.readouterr().err
-    config = json.loads((out / "config.json").read_text())
+    config = train_render_and_export(capsys, tmp_path, "simple_spread_v3", args)
     assert config["agent"] == "gru" and config["rnn_hidden_dim"] == 8
-    gif = tmp_path / "episode.gif"
-    status = main(["evaluate", str(out), "--episodes", "2", "--render", str(gif)])
-    stdout, err = capsys.readouterr()
-    assert status == 0, err
-    assert "greedy returns over 2 episodes" in stdout and gif.read_bytes()[:6] == b"GIF89a"
-    status = main(["export", str(out), "--out", str(tmp_path / "exported")])
-    assert status == 0, capsys.readouterr().err
     metadata = json.loads((tmp_path / "exported" / "metadata.json").read_text())
     assert metadata["agents"][1]["hidden_state_dim"] == 8 and "hidden_state" in metadata
     served = tf.saved_model.load(str(tmp_path / "exported" / "agent_1"))

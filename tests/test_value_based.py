@@ -470,18 +470,14 @@ def test_each_algorithm_trains_on_a_scenario_with_teams(algo):
         assert result.learner.mixed == ((0,), (1, 2, 3), (4, 5))
 
 
-def test_qmix_from_the_command_line_then_evaluate_render_and_export(capsys, tmp_path):
+def train_render_and_export(capsys, tmp_path, scenario, args) -> dict:
+    """`tf-maddpg train SCENARIO --algo qmix ARGS` into tmp_path/run, then `evaluate --render`
+    (a GIF) and `export` to tmp_path/exported, each checked to succeed; returns config.json."""
     out = tmp_path / "run"
-    args = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size",
-            "8", "--minimal-size", "8", "--buffer-size", "64", "--update-interval", "2",
-            "--hidden-sizes", "8", "--checkpoint-interval", "2", "--episode-length", "5",
-            "--mixing-embed-dim", "4", "--epsilon-anneal-steps", "10", "--teams", "by_name"]
-    status = main(["train", "simple_adversary_v3", "--algo", "qmix", *args, "--quiet",
-                   "--out", str(out)])
+    status = main(["train", scenario, "--algo", "qmix", *args, "--quiet", "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 0, err
     config = json.loads((out / "config.json").read_text())
-    assert config["algo"] == "qmix" and config["mixing_embed_dim"] == 4
     gif = tmp_path / "episode.gif"
     status = main(["evaluate", str(out), "--episodes", "2", "--render", str(gif)])
     stdout, err = capsys.readouterr()
@@ -489,6 +485,17 @@ def test_qmix_from_the_command_line_then_evaluate_render_and_export(capsys, tmp_
     assert "greedy returns over 2 episodes" in stdout and gif.read_bytes()[:6] == b"GIF89a"
     status = main(["export", str(out), "--out", str(tmp_path / "exported")])
     assert status == 0, capsys.readouterr().err
+    return config
+
+
+def test_qmix_from_the_command_line_then_evaluate_render_and_export(capsys, tmp_path):
+    out = tmp_path / "run"
+    args = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size",
+            "8", "--minimal-size", "8", "--buffer-size", "64", "--update-interval", "2",
+            "--hidden-sizes", "8", "--checkpoint-interval", "2", "--episode-length", "5",
+            "--mixing-embed-dim", "4", "--epsilon-anneal-steps", "10", "--teams", "by_name"]
+    config = train_render_and_export(capsys, tmp_path, "simple_adversary_v3", args)
+    assert config["algo"] == "qmix" and config["mixing_embed_dim"] == 4
     loaded = load_exported(str(tmp_path / "exported"))
     obs = np.random.default_rng(0).normal(size=(16, 10)).astype(np.float32)
     actor = keras.models.load_model(str(out / "actors" / "agent_1.keras"))
