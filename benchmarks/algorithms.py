@@ -15,6 +15,10 @@ Run from the repository root, with nothing else running:
 
     python benchmarks/algorithms.py --repeats 3
     python benchmarks/algorithms.py --repeats 3 --off-policy-envs 16
+    python benchmarks/algorithms.py --algos maddpg iql vdn qmix --gru   # + the GRU agents
+
+``--gru`` adds a row per value-based algorithm with its GRU agent (``--agent gru``,
+episode replay), measured in the same turns.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ def episodes_and_interval(algo: str, env_steps: int, length: int, off_policy_env
     return interval * 8, interval, envs
 
 
-def measure(algo: str, args) -> float:
+GRU = "-gru"  # a row's suffix: the value-based algorithm with ``--agent gru``
+
+
+def measure(row: str, args) -> float:
+    algo = row[:-len(GRU)] if row.endswith(GRU) else row
     episodes, interval, envs = episodes_and_interval(algo, args.env_steps, 25,
                                                      args.off_policy_envs)
     with tempfile.TemporaryDirectory() as folder:
@@ -48,6 +56,8 @@ def measure(algo: str, args) -> float:
         argv = ["tf-maddpg", "train", args.scenario, "--algo", algo, "--episodes", str(episodes),
                 "--eval-interval", str(interval), "--eval-episodes", str(args.eval_episodes),
                 "--num-envs", str(envs), "--out", out, "--quiet"]
+        if row.endswith(GRU):
+            argv += ["--agent", "gru"]
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(out, "metrics.csv")) as f:
             rows = list(csv.DictReader(f))
@@ -66,25 +76,31 @@ def main(argv=None) -> int:
     parser.add_argument("--off-policy-envs", type=int, default=1,
                         help="--num-envs of the off-policy algorithms (default: 1, their default)")
     parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
+    parser.add_argument("--gru", action="store_true",
+                        help="also the value-based algorithms of --algos with --agent gru")
     args = parser.parse_args(argv)
-    rates = {a: [] for a in args.algos}
+    rows = list(args.algos)
+    if args.gru:
+        rows += [a + GRU for a in args.algos if hasattr(ALGORITHMS[a].config_class(), "agent")]
+    rates = {row: [] for row in rows}
     started = time.time()
     for repeat in range(args.repeats):
-        for algo in args.algos:
-            rates[algo].append(measure(algo, args))
-            print(f"[{time.time() - started:6.0f}s] repeat {repeat + 1} {algo}: "
-                  f"{rates[algo][-1]:,.0f} env steps/s", file=sys.stderr, flush=True)
+        for row in rows:
+            rates[row].append(measure(row, args))
+            print(f"[{time.time() - started:6.0f}s] repeat {repeat + 1} {row}: "
+                  f"{rates[row][-1]:,.0f} env steps/s", file=sys.stderr, flush=True)
     peer = statistics.median(rates["maddpg"]) if "maddpg" in rates else None
     print(f"\n{args.scenario}, {args.env_steps:,} env steps per run, median of {args.repeats}"
           f" (off-policy algorithms with --num-envs {args.off_policy_envs})\n")
     print("| algorithm | rollout envs | env steps/s (median) | runs | against MADDPG |")
     print("|---|---:|---:|---|---:|")
-    for algo in args.algos:
-        median = statistics.median(rates[algo])
-        envs = episodes_and_interval(algo, args.env_steps, 25, args.off_policy_envs)[2]
-        runs = ", ".join(f"{r:,.0f}" for r in rates[algo])
+    for row in rows:
+        median = statistics.median(rates[row])
+        envs = episodes_and_interval(row.removesuffix(GRU), args.env_steps, 25,
+                                     args.off_policy_envs)[2]
+        runs = ", ".join(f"{r:,.0f}" for r in rates[row])
         ratio = f"{median / peer:.2f}" if peer else "-"
-        print(f"| {algo} | {envs} | {median:,.0f} | {runs} | {ratio} |")
+        print(f"| {row} | {envs} | {median:,.0f} | {runs} | {ratio} |")
     return 0
 
 

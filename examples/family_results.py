@@ -43,6 +43,9 @@ RUNS_DIR = os.path.join("runs", "family")
 DOCS_DIR = os.path.join("docs", "results", "family")
 LAST = 3  # the final return: mean of the last LAST evaluations (the last 240k env steps)
 MARKERS = ("<!-- family table: start -->", "<!-- family table: end -->")
+# A run made on another machine than the table's 2 shared cores says where in this file
+# of its folder; its speed (and wall-clock curve) is marked, the file copied beside it.
+MADE_ON = "made_on.txt"
 ROWS = [
     Row("simple_spread", "simple_spread_v3", EPISODES),
     Row("simple_speaker_listener", "simple_speaker_listener_v4", EPISODES),
@@ -106,7 +109,7 @@ def report() -> None:
              "|---|---|---:|" + "---:|" * len(algos)]
     speed = ["| scenario | " + " | ".join(a.upper() for a in algos) + " |",
              "|---|" + "---:|" * len(algos)]
-    missing = []
+    missing, marked = [], []
     for row in ROWS:
         runs = {a: done[(row.name, a)] for a in algos}
         for a in algos:
@@ -117,7 +120,9 @@ def report() -> None:
                 if finished(source):
                     target = os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}")
                     os.makedirs(target, exist_ok=True)
-                    for name in ("metrics.csv", "config.json", "run.json"):
+                    for name in ("metrics.csv", "config.json", "run.json", MADE_ON):
+                        if name == MADE_ON and not os.path.exists(os.path.join(source, name)):
+                            continue
                         shutil.copy(os.path.join(source, name), target)
         present = [a for a in algos if runs[a]]
         if not present:
@@ -157,12 +162,24 @@ def report() -> None:
         rates = []
         for a in algos:
             values = [run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9) for run in runs[a]]
-            rates.append(f"{np.median(values):,.0f}" if values else "-")
+            elsewhere = [seed for seed in SEEDS
+                         if finished(run_dir(row, a, seed))
+                         and os.path.exists(os.path.join(run_dir(row, a, seed), MADE_ON))]
+            if elsewhere:
+                marked.append(f"{row.name} {a.upper()} (seed{'s' if len(elsewhere) > 1 else ''} "
+                              + ", ".join(map(str, elsewhere)) + ")")
+            rates.append((f"{np.median(values):,.0f}" + (" †" if elsewhere else ""))
+                         if values else "-")
         speed.append(f"| {row.name} | " + " | ".join(rates) + " |")
     table = "\n".join(lines)
     table += ("\n\nEnv steps per second of training, evaluations included (median over the "
               "seeds' runs, two runs side by side on 2 shared cores, one TensorFlow thread "
               "each):\n\n" + "\n".join(speed))
+    if marked:
+        table += ("\n\n† Made on another machine, named in each run's " + MADE_ON + " (copied "
+                  "beside its metrics): " + "; ".join(marked) + ". Their speeds and "
+                  "wall-clock curves are that machine's, not comparable with the rest of the "
+                  "table; their returns compare with the others (the same command line).")
     if missing:
         table += "\n\nNot run yet: " + "; ".join(missing) + "."
     absent = [a.upper() for a in ALGOS if a not in algos]
