@@ -48,7 +48,7 @@ GRU = "-gru"  # a row's suffix: the value-based algorithm with ``--agent gru``
 
 
 def measure(row: str, args) -> float:
-    algo = row[:-len(GRU)] if row.endswith(GRU) else row
+    algo = row.removesuffix(GRU)
     episodes, interval, envs = episodes_and_interval(algo, args.env_steps, 25,
                                                      args.off_policy_envs)
     with tempfile.TemporaryDirectory() as folder:

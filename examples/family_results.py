@@ -60,6 +60,11 @@ def run_dir(row: Row, algo: str, seed: int) -> str:
     return os.path.join(RUNS_DIR, slug(row), algo, f"seed{seed}")
 
 
+def made_elsewhere(path: str) -> bool:
+    """A run made on another machine than the table's (its folder holds ``MADE_ON``)."""
+    return os.path.exists(os.path.join(path, MADE_ON))
+
+
 def command(row: Row, algo: str, seed: int) -> List[str]:
     """The ``tf-maddpg train`` command line of one run (the sweep's trial of it)."""
     argv = ["tf-maddpg", "train", row.scenario, "--algo", algo, "--episodes", str(EPISODES),
@@ -120,10 +125,10 @@ def report() -> None:
                 if finished(source):
                     target = os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}")
                     os.makedirs(target, exist_ok=True)
-                    for name in ("metrics.csv", "config.json", "run.json", MADE_ON):
-                        if name == MADE_ON and not os.path.exists(os.path.join(source, name)):
-                            continue
+                    for name in ("metrics.csv", "config.json", "run.json"):
                         shutil.copy(os.path.join(source, name), target)
+                    if made_elsewhere(source):
+                        shutil.copy(os.path.join(source, MADE_ON), target)
         present = [a for a in algos if runs[a]]
         if not present:
             continue
@@ -162,9 +167,8 @@ def report() -> None:
         rates = []
         for a in algos:
             values = [run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9) for run in runs[a]]
-            elsewhere = [seed for seed in SEEDS
-                         if finished(run_dir(row, a, seed))
-                         and os.path.exists(os.path.join(run_dir(row, a, seed), MADE_ON))]
+            elsewhere = [seed for seed in SEEDS if finished(run_dir(row, a, seed))
+                         and made_elsewhere(run_dir(row, a, seed))]
             if elsewhere:
                 marked.append(f"{row.name} {a.upper()} (seed{'s' if len(elsewhere) > 1 else ''} "
                               + ", ".join(map(str, elsewhere)) + ")")
