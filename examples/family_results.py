@@ -4,9 +4,11 @@
     python examples/family_results.py run --jobs 2        # trains whatever is missing
     python examples/family_results.py run --algos mappo   # one algorithm
     python examples/family_results.py report              # docs/results/family/README.md
+    python examples/family_results.py run --probe         # IQL and VDN with gamma 0.9
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
-``sweep_file`` below) with the algorithm's default settings, 80,000 episodes of
+``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
+discount: ``TABLE_OPTIONS``), 80,000 episodes of
 25 steps (2M env steps),
 evaluating every 3,200 episodes (80,000 env steps) on 100 greedy episodes,
 into ``runs/family/SCENARIO/ALGO/seedS``; it skips finished runs and resumes
@@ -17,6 +19,11 @@ stopped ones. MADDPG and MATD3 act in 16 environments at once (``--num-envs
 (the mean return per agent of each agent group, mean and min-max band over
 the seeds) against env steps and against wall-clock seconds, and writes the
 table into ``docs/results/family/README.md`` between its markers.
+
+``--probe`` trains the discount probe instead: IQL and VDN with gamma 0.9 (their
+default now, 0.99 in the table) on the three cooperative scenarios, 3 seeds,
+half the budget, into ``runs/family_gamma/``; ``report`` sets it beside the
+table's runs at the same env steps (``probe_report``).
 """
 
 from __future__ import annotations
@@ -54,10 +61,28 @@ ROWS = [
     Row("simple_tag", "simple_tag_v3", EPISODES, teams=(("adversary",), ("agent",))),
 ]
 OFF_POLICY_ENVS = 16
+TABLE_OPTIONS = {"iql": {"gamma": 0.99}, "vdn": {"gamma": 0.99}}
+"""The table's settings that are not the algorithm's default: IQL and VDN ran with
+EPyMARL's discount 0.99, their default until JaxMARL's 0.9 did better (the page's
+section "IQL and VDN with gamma 0.9"); pinned so that the missing runs match the rest."""
+
+# The discount probe: IQL and VDN with gamma 0.9 on the cooperative rows, 1M env steps.
+PROBE_DIR = os.path.join("runs", "family_gamma")
+PROBE_DOCS = os.path.join(DOCS_DIR, "gamma0.9")
+PROBE_ROWS = ROWS[:3]
+PROBE_ALGOS = ("iql", "vdn")
+PROBE_EPISODES = 40_000
+PROBE_OPTIONS = {"gamma": 0.9}
+PROBE_STEPS = (480_000, 960_000)  # where the two discounts are compared
+PROBE_MARKERS = ("<!-- gamma table: start -->", "<!-- gamma table: end -->")
 
 
 def run_dir(row: Row, algo: str, seed: int) -> str:
     return os.path.join(RUNS_DIR, slug(row), algo, f"seed{seed}")
+
+
+def probe_dir(row: Row, algo: str, seed: int) -> str:
+    return os.path.join(PROBE_DIR, slug(row), algo, f"seed{seed}")
 
 
 def made_elsewhere(path: str) -> bool:
@@ -73,32 +98,96 @@ def command(row: Row, algo: str, seed: int) -> List[str]:
             "--out", run_dir(row, algo, seed), "--quiet", "--threads", "1"]
     if ALGORITHMS[algo].loop == "off_policy":
         argv += ["--num-envs", str(OFF_POLICY_ENVS)]
+    for field, value in TABLE_OPTIONS.get(algo, {}).items():
+        argv += ["--" + field.replace("_", "-"), str(value)]
     return argv
 
 
-def sweep_file(algos, seeds, only=None) -> dict:
-    """The sweep (``tf-maddpg sweep``'s file) of these runs: what ``command`` gives."""
-    return {"scenarios": [{"scenario": row.scenario, "name": slug(row)} for row in ROWS
+def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
+               options=TABLE_OPTIONS) -> dict:
+    """The sweep (``tf-maddpg sweep``'s file) of these runs: what ``command`` gives
+    (``options``: settings per algorithm on top of its defaults)."""
+    return {"scenarios": [{"scenario": row.scenario, "name": slug(row)} for row in rows
                           if not only or slug(row) in only],
-            "algorithms": [{"algo": a, "options": {"num_envs": OFF_POLICY_ENVS}}
+            "algorithms": [{"algo": a, "options": {"num_envs": OFF_POLICY_ENVS,
+                                                   **options.get(a, {})}}
                            if ALGORITHMS[a].loop == "off_policy" else a for a in algos],
             "seeds": list(seeds),
-            "options": {"episodes": EPISODES, "eval_interval": EVAL_INTERVAL,
+            "options": {"episodes": episodes, "eval_interval": EVAL_INTERVAL,
                         "eval_episodes": 100, "checkpoint_interval": EVAL_INTERVAL * 5}}
 
 
-def run_all(jobs: int, algos, seeds, only, engine=None) -> None:
+def run_all(jobs: int, algos, seeds, only, engine=None, probe=False) -> None:
     """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
-    ones resume, ``jobs`` runs at a time with one TensorFlow thread each."""
+    ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
+    the discount probe's runs into PROBE_DIR instead."""
     from tf_maddpg.sweep import parse_spec, run_sweep
     from tf_maddpg.sweep.run import default_engine
 
-    result = run_sweep(parse_spec(sweep_file(algos, seeds, only)), RUNS_DIR,
-                       engine=engine or default_engine(), cpus_per_trial=1,
-                       max_concurrent=jobs, report=False)
+    if probe:
+        spec = sweep_file([a for a in algos if a in PROBE_ALGOS], seeds, only, PROBE_ROWS,
+                          PROBE_EPISODES, {a: PROBE_OPTIONS for a in PROBE_ALGOS})
+    else:
+        spec = sweep_file(algos, seeds, only)
+    root = PROBE_DIR if probe else RUNS_DIR
+    result = run_sweep(parse_spec(spec), root, engine=engine or default_engine(),
+                       cpus_per_trial=1, max_concurrent=jobs, report=False)
     for record in result.failed:
-        print(f"failed: {record.folder}: {record.error}", flush=True)
+        if made_elsewhere(os.path.join(root, record.folder)):
+            # Finished on another machine; its checkpoints (the replay buffer) stayed there,
+            # so the sweep refuses to resume it: it is kept as it is.
+            print(f"kept: {record.folder} (made on another machine)", flush=True)
+        else:
+            print(f"failed: {record.folder}: {record.error}", flush=True)
+
+
+def copy_run(source: str, target: str) -> None:
+    """A finished run's metrics, config and summary (and where it was made) into docs."""
+    os.makedirs(target, exist_ok=True)
+    for name in ("metrics.csv", "config.json", "run.json"):
+        shutil.copy(os.path.join(source, name), target)
+    if made_elsewhere(source):
+        shutil.copy(os.path.join(source, MADE_ON), target)
+
+
+def probe_report() -> str:
+    """The discount probe's table: IQL and VDN with the table's gamma 0.99 and with 0.9,
+    the mean return per agent of each seed at PROBE_STEPS and the mean of the LAST
+    evaluations up to the last of them; copies the probe's runs to PROBE_DOCS."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    def at(run, steps):
+        (value,) = [np.mean([v for k, v in r.items() if k.startswith("return/")])
+                    for r in run if r["env_steps"] == steps]
+        return value
+
+    def finals(run):
+        kept = [r for r in run if r["env_steps"] <= PROBE_STEPS[-1]][-LAST:]
+        return np.mean([np.mean([v for k, v in r.items() if k.startswith("return/")])
+                        for r in kept])
+
+    steps = " | ".join(f"{n / 1e6:.2f}M (seeds {'/'.join(map(str, SEEDS))})"
+                       for n in PROBE_STEPS)
+    lines = [f"| scenario | algorithm | gamma | {steps} | the last {LAST} to "
+             f"{PROBE_STEPS[-1] / 1e6:.2f}M, mean ± std |",
+             "|---|---|---:|" + "---:|" * (len(PROBE_STEPS) + 1)]
+    for row in PROBE_ROWS:
+        for a in PROBE_ALGOS:
+            for gamma, folder in ((TABLE_OPTIONS[a]["gamma"], run_dir),
+                                  (PROBE_OPTIONS["gamma"], probe_dir)):
+                seeds = [s for s in SEEDS if finished(folder(row, a, s))]
+                if folder is probe_dir:
+                    for seed in seeds:
+                        copy_run(probe_dir(row, a, seed),
+                                 os.path.join(PROBE_DOCS, slug(row), a, f"seed{seed}"))
+                runs = [read_metrics(os.path.join(folder(row, a, s), "metrics.csv"))
+                        for s in seeds]
+                cells = [" / ".join(f"{at(run, n):.2f}" for run in runs) or "-"
+                         for n in PROBE_STEPS]
+                lines.append(f"| {row.name} | {a.upper()} | {gamma} | " + " | ".join(cells)
+                             + f" | {_mean_std([finals(run) for run in runs])} |")
+    return "\n".join(lines)
 
 
 def report() -> None:
@@ -121,14 +210,9 @@ def report() -> None:
             if len(runs[a]) < len(SEEDS):
                 missing.append(f"{row.name} {a}: {len(runs[a])} of {len(SEEDS)} seeds")
             for seed in SEEDS:
-                source = run_dir(row, a, seed)
-                if finished(source):
-                    target = os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}")
-                    os.makedirs(target, exist_ok=True)
-                    for name in ("metrics.csv", "config.json", "run.json"):
-                        shutil.copy(os.path.join(source, name), target)
-                    if made_elsewhere(source):
-                        shutil.copy(os.path.join(source, MADE_ON), target)
+                if finished(run_dir(row, a, seed)):
+                    copy_run(run_dir(row, a, seed),
+                             os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}"))
         present = [a for a in algos if runs[a]]
         if not present:
             continue
@@ -192,6 +276,9 @@ def report() -> None:
                   + f", on all {len(ROWS)} scenarios.")
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
+    probe = probe_report()
+    write_between(os.path.join(DOCS_DIR, "README.md"), PROBE_MARKERS, probe)
+    print(probe)
 
 
 def main(argv=None) -> int:
@@ -204,10 +291,12 @@ def main(argv=None) -> int:
     run.add_argument("--only", nargs="+", help="scenario folder names")
     run.add_argument("--engine", choices=("ray", "local"), default=None,
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
+    run.add_argument("--probe", action="store_true",
+                     help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
     sub.add_parser("report", help="write docs/results/family/README.md and the plots")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run_all(args.jobs, args.algos, args.seeds, args.only, args.engine)
+        run_all(args.jobs, args.algos, args.seeds, args.only, args.engine, args.probe)
     else:
         report()
     return 0

@@ -129,6 +129,20 @@ def test_overwrite_refuses_a_folder_that_is_not_a_run(tmp_path):
     assert (tmp_path / "tensorboard").is_dir()
 
 
+def test_a_finished_run_without_checkpoints_is_refused_on_resume_and_kept(tmp_path):
+    # Say its checkpoints were deleted to save disk, or the folder copied without them:
+    # a resume would start again from episode 0 and write over its metrics and models.
+    config = MADDPGConfig(num_episodes=2, **TINY)
+    train(config, LeavingEnv, out_dir=str(tmp_path), verbose=False)
+    shutil.rmtree(tmp_path / "checkpoints")
+    before = snapshot(tmp_path, debris=False)
+    with pytest.raises(RunFolderError, match=r"holds a finished run \(saved_model/\) but no "
+                                             r"checkpoint to resume from .* --overwrite"):
+        train(config.replace(num_episodes=4), LeavingEnv, out_dir=str(tmp_path),
+              verbose=False, resume=True)
+    assert snapshot(tmp_path, debris=False) == before
+
+
 @pytest.mark.parametrize("damage", ["truncated_row", "deleted_metrics", "garbage_index"])
 def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage):
     config = MADDPGConfig(num_episodes=4, **TINY)

@@ -79,24 +79,25 @@ def test_mappo_agents_learn_to_spread_over_the_landmarks(seed):
 #
 # VDN and QMIX with their defaults (EPyMARL's settings: an update of 800
 # transitions every 25 env steps, targets copied every 200 updates, reward
-# standardisation; QMIX with JaxMARL's gamma 0.9) and epsilon annealed over
-# 20,000 env steps, on the same N=2 task, measured the same way: after 1,600
-# episodes (40,000 env steps, 1,569 updates) seeds 0, 1, 2 and 3 score -13.49,
-# -13.24, -13.27 and -13.97 per agent with VDN, and -13.45, -12.13, -12.19 and
-# -12.12 with QMIX (15-25 s a run on a shared 2-core machine). The same -19
-# threshold, 5 above the worst seed. Broken updates (``python
-# tests/break_the_value_update.py ALGO KIND``) end far from it, VDN / QMIX: every
-# team reward set to zero -27.2 / -51.1; the TD error on another action than the
-# one taken -40.8 / -38.7; the TD loss ascended instead of descended -48.6 / -33.7.
+# standardisation; JaxMARL's gamma 0.9) and epsilon annealed over 20,000 env
+# steps, on the same N=2 task, measured the same way: after 1,600 episodes
+# (40,000 env steps, 1,569 updates) seeds 0, 1, 2 and 3 score -13.20, -12.95,
+# -12.99 and -13.92 per agent with VDN (with gamma 0.99: -13.49, -13.24, -13.27
+# and -13.97), and -13.45, -12.13, -12.19 and -12.12 with QMIX (15-25 s a run on
+# a shared 2-core machine). The same -19 threshold, 5 above the worst seed.
+# Broken updates (``python tests/break_the_value_update.py ALGO KIND``) end far
+# from it, VDN / QMIX: every team reward set to zero -25.9 / -51.1; the TD error
+# on another action than the one taken -40.5 / -38.7; the TD loss ascended
+# instead of descended -48.6 / -33.7.
 
 VALUE_BASED_EPISODES = 1_600
 VALUE_BASED_THRESHOLD = -19.0
 
 
 def value_based_config(algo, seed=0):
-    """EPyMARL's settings (the defaults) with epsilon annealed over 20,000 env steps
-    (800 episodes) instead of 50,000, so that a 1,600-episode run spends its second half
-    at the final epsilon (0.05)."""
+    """The defaults (EPyMARL's settings, JaxMARL's discount) with epsilon annealed over
+    20,000 env steps (800 episodes) instead of 50,000, so that a 1,600-episode run spends
+    its second half at the final epsilon (0.05)."""
     from tf_maddpg.algorithms.registry import ALGORITHMS
 
     return ALGORITHMS[algo].config_class(
@@ -122,11 +123,12 @@ def test_vdn_and_qmix_learn_to_spread_over_the_landmarks(algo):
 #
 # The same runs with EPyMARL's recurrent agent (Dense 64 -> GRU 64 -> Dense) and its replay of
 # whole episodes (32-episode batches, 5,000 episodes kept; each update unrolls the networks over
-# the sampled episodes): after 1,600 episodes (1,568 updates) seeds 0, 1 and 2 score -15.60,
-# -15.40 and -15.79 per agent with VDN, and -14.34, -13.48 and -13.61 with QMIX (gamma 0.9;
-# with 0.99: -14.34, -13.39, -13.45), 60-105 s a run on a shared 2-core machine. The same -19
-# threshold, 3.2 above the worst seed. Marked ``extended``: the default run keeps one learning
-# test per family (the feed-forward ones above); ``python -m pytest -m extended`` runs these.
+# the sampled episodes): after 1,600 episodes (1,568 updates) seeds 0, 1 and 2 score -15.92,
+# -15.48 and -16.01 per agent with VDN (gamma 0.99: -15.60, -15.40, -15.79), and -14.34, -13.48
+# and -13.61 with QMIX (gamma 0.99: -14.34, -13.39, -13.45), 60-105 s a run on a shared 2-core
+# machine. The same -19 threshold, 3.0 above the worst seed. Marked ``extended``: the default
+# run keeps one learning test per family (the feed-forward ones above); ``python -m pytest -m
+# extended`` runs these.
 
 
 @pytest.mark.slow

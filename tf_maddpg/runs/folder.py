@@ -225,7 +225,9 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
 
     Raises:
       RunFolderError: resuming a folder that holds another run (scenario,
-        options or a config that differs beyond ``RESUMABLE_FIELDS``);
+        options or a config that differs beyond ``RESUMABLE_FIELDS``), or a
+        finished run whose checkpoints are gone (starting it again would
+        delete its results);
         starting a run in a folder that holds one without ``overwrite``; or
         ``overwrite`` on a folder whose files are not a tf_maddpg run's.
     """
@@ -235,6 +237,13 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
         raise RunFolderError(f"{out_dir} is a file, not a folder; choose another output folder")
     if resume:
         info = read_run(out_dir)
+        if not has_checkpoint(out_dir) and os.path.exists(os.path.join(out_dir,
+                                                                       SAVED_MODEL_DIR)):
+            raise RunFolderError(
+                f"{out_dir} holds a finished run ({SAVED_MODEL_DIR}/) but no checkpoint to "
+                f"resume from ({CHECKPOINT_DIR}/ is missing or empty), so there is nothing "
+                "to resume, and starting it again would delete its results; train into "
+                "another folder, or replace this run with --overwrite")
         if isinstance(scenario, str) and info.scenario not in (None, scenario):
             raise RunFolderError(f"{out_dir} is a run of {info.scenario}, not {scenario}")
         if env_kwargs and dict(env_kwargs) != info.env_kwargs:

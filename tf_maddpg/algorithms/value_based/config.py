@@ -10,7 +10,7 @@ replay of single steps (mpe2 episodes are 25 steps):
 * one update per 25-step episode collected on a batch of 32 episodes:
   ``update_interval=25``, ``batch_size=800``; a buffer of 5,000 episodes:
   ``buffer_size=125_000``; the first update once a batch can be drawn;
-* Adam (lr 5e-4; IQL 3e-4), gamma 0.99, gradient norm clipped at 10, reward
+* Adam (lr 5e-4; IQL 3e-4), gradient norm clipped at 10, reward
   standardisation, double Q-learning, the target networks copied every 200
   updates (EPyMARL: every 200 episodes, one update per episode);
 * epsilon-greedy from 1 to 0.05 over 50,000 env steps (IQL: 200,000);
@@ -19,9 +19,24 @@ replay of single steps (mpe2 episodes are 25 steps):
 * 2.05M env steps (82,000 episodes), evaluated every 50,000 steps (2,000
   episodes) on 100 greedy episodes.
 
-What differs from EPyMARL: single transitions instead of whole episodes
-(feed-forward agents need no history), no last action in the observations
-(``obs_last_action``), and TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
+What differs from EPyMARL: the discount, 0.9 (JaxMARL's for its IQL, VDN and
+QMIX on MPE, ``baselines/QLearning/config/alg/``) in place of 0.99 (below);
+single transitions instead of whole episodes (feed-forward agents need no
+history); no last action in the observations (``obs_last_action``); and
+TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
+
+Why gamma 0.9: mpe2's episodes are 25 steps, truncated, never terminated, so
+with 0.99 (a 100-step horizon) most of a target is the bootstrapped estimate of
+what lies beyond the episode. With 0.99, QMIX diverged on simple_spread (TD loss
+0.3 at 40k env steps, about 16,000 at 1.6M, Q_tot about 10,000 against a true
+value near -33: the monotonic mixer's learned gain, about 1,000, multiplied the
+maximisation bias of the targets); a lower lr (1e-4), no reward standardisation
+and soft targets (tau 0.005) each diverged as well, gamma 0.9 learned. IQL and
+VDN did not diverge with 0.99 but learned less: three seeds each at 0.96M env
+steps (docs/results/family/README.md, "IQL and VDN with gamma 0.9"), mean return
+per agent with 0.99 / 0.9, simple_spread IQL -20.2 / -16.0, VDN -15.5 / -11.0;
+simple_speaker_listener IQL -15.7 / -13.3, VDN -16.8 / -13.6; simple_reference
+the same within the seeds' spread.
 
 ``agent='gru'`` is EPyMARL's recurrent agent (``use_rnn: True``, ``hidden_dim:
 64``) and its replay of whole episodes: the same counts in transitions (800 =
@@ -82,8 +97,9 @@ class ValueBasedConfig(OffPolicyConfig):
     mixers). EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL."""
     adam_epsilon: float = 1e-8
     """Adam's epsilon (torch.optim.Adam's default, EPyMARL's)."""
-    gamma: float = 0.99
-    """Discount factor."""
+    gamma: float = 0.9
+    """Discount factor: JaxMARL's for MPE (EPyMARL's 0.99 learned less here and made
+    QMIX diverge; see this module's docstring)."""
     max_grad_norm: Optional[float] = 10.0
     """Clip the gradients of each team's networks (IQL: each network's) to this
     global norm; None turns it off."""
