@@ -8,8 +8,7 @@
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
 ``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
-discount: ``TABLE_OPTIONS``), 80,000 episodes of
-25 steps (2M env steps),
+discount: ``TABLE_OPTIONS``), 80,000 episodes of 25 steps (2M env steps),
 evaluating every 3,200 episodes (80,000 env steps) on 100 greedy episodes,
 into ``runs/family/SCENARIO/ALGO/seedS``; it skips finished runs and resumes
 stopped ones. MADDPG and MATD3 act in 16 environments at once (``--num-envs

@@ -1,5 +1,5 @@
-"""IQL's settings: EPyMARL's IQL (``src/config/algs/iql.yaml``) with its feed-forward agent;
-see tf_maddpg/algorithms/value_based/config.py."""
+"""IQL's settings: EPyMARL's IQL (``src/config/algs/iql.yaml``) with its feed-forward agent
+and the family's discount, JaxMARL's 0.9; see tf_maddpg/algorithms/value_based/config.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
 @dataclasses.dataclass(frozen=True)
 class IQLConfig(ValueBasedConfig):
     """Hyperparameters of IQL: an independent double DQN per agent, each on its own
-    reward (no mixer, no team reward); EPyMARL's IQL settings."""
+    reward (no mixer, no team reward); EPyMARL's IQL settings with gamma 0.9."""
 
     algo: ClassVar[str] = "iql"
     mixer: ClassVar[str] = "none"

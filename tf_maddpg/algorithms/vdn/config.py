@@ -1,5 +1,5 @@
-"""VDN's settings: EPyMARL's VDN (``src/config/algs/vdn.yaml``) with its feed-forward agent;
-see tf_maddpg/algorithms/value_based/config.py."""
+"""VDN's settings: EPyMARL's VDN (``src/config/algs/vdn.yaml``) with its feed-forward agent
+and the family's discount, JaxMARL's 0.9; see tf_maddpg/algorithms/value_based/config.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ TEAM_REWARDS = ("sum", "mean")
 @dataclasses.dataclass(frozen=True)
 class VDNConfig(ValueBasedConfig):
     """Hyperparameters of VDN: each team's Q-value is the sum of its members'
-    Q-values, trained with one TD error on the team reward; EPyMARL's VDN settings."""
+    Q-values, trained with one TD error on the team reward; EPyMARL's VDN settings
+    with gamma 0.9."""
 
     algo: ClassVar[str] = "vdn"
     mixer: ClassVar[str] = "sum"
