@@ -49,8 +49,8 @@ RUNS_DIR = os.path.join("runs", "family")
 DOCS_DIR = os.path.join("docs", "results", "family")
 LAST = 3  # the final return: mean of the last LAST evaluations (the last 240k env steps)
 MARKERS = ("<!-- family table: start -->", "<!-- family table: end -->")
-# A run made on another machine than the table's 2 shared cores says where in this file
-# of its folder; its speed (and wall-clock curve) is marked, the file copied beside it.
+# A run made another way than the table's (another machine, or one BLAS thread) says how
+# in this file of its folder; its speed (and wall-clock curve) is marked, the file copied.
 MADE_ON = "made_on.txt"
 ROWS = [
     Row("simple_spread", "simple_spread_v3", EPISODES),
@@ -85,7 +85,8 @@ def probe_dir(row: Row, algo: str, seed: int) -> str:
 
 
 def made_elsewhere(path: str) -> bool:
-    """A run made on another machine than the table's (its folder holds ``MADE_ON``)."""
+    """A run made another way than the table's, its speed not comparable (its folder
+    holds ``MADE_ON``)."""
     return os.path.exists(os.path.join(path, MADE_ON))
 
 
@@ -136,7 +137,7 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False) -> None:
         if made_elsewhere(os.path.join(root, record.folder)):
             # Finished on another machine; its checkpoints (the replay buffer) stayed there,
             # so the sweep refuses to resume it: it is kept as it is.
-            print(f"kept: {record.folder} (made on another machine)", flush=True)
+            print(f"kept: {record.folder} (made elsewhere, see its {MADE_ON})", flush=True)
         else:
             print(f"failed: {record.folder}: {record.error}", flush=True)
 
@@ -263,10 +264,11 @@ def report() -> None:
               "seeds' runs, two runs side by side on 2 shared cores, one TensorFlow thread "
               "each):\n\n" + "\n".join(speed))
     if marked:
-        table += ("\n\n† Made on another machine, named in each run's " + MADE_ON + " (copied "
-                  "beside its metrics): " + "; ".join(marked) + ". Their speeds and "
-                  "wall-clock curves are that machine's, not comparable with the rest of the "
-                  "table; their returns compare with the others (the same command line).")
+        table += ("\n\n† Made on another machine, or here with NumPy's BLAS on one thread "
+                  "per run (each run's " + MADE_ON + ", copied beside its metrics, says how): "
+                  + "; ".join(marked) + ". Their speeds and wall-clock curves are not "
+                  "comparable with the rest of the table; their returns compare with the "
+                  "others (the same command line).")
     if missing:
         table += "\n\nNot run yet: " + "; ".join(missing) + "."
     absent = [a.upper() for a in ALGOS if a not in algos]

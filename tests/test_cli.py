@@ -90,6 +90,21 @@ def test_bad_config_options_are_refused_with_the_reason(capsys, tmp_path):
     assert status == 2 and "unknown config field 'gama' (did you mean gamma?)" in err
 
 
+def test_threads_gives_numpys_blas_as_many_threads_but_keeps_the_users(capsys, monkeypatch):
+    # OpenBLAS's threads spin while they wait: runs that share the cores must not start
+    # one per core each (set before NumPy loads in a fresh process, and for the
+    # processes a run starts).
+    from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    status, _, _ = run(capsys, "train", "simple_v3", "--threads", "2", "--gamma", "2")
+    assert status == 2  # refused after the threads were set, before anything trained
+    assert (os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"],
+            os.environ["MKL_NUM_THREADS"]) == ("2", "2", "3")
+
+
 def test_config_comes_from_defaults_then_file_then_options(tmp_path):
     yaml_file = tmp_path / "c.yaml"
     yaml_file.write_text("gamma: 0.9\nhidden-sizes: [32, 32]\nmax_grad_norm: null\ntau: 0.05\n")

@@ -342,3 +342,13 @@ def test_a_cluster_address_where_nothing_answers_fails_at_once(tmp_path, capsys)
     assert "ray start --head" in err and "Traceback" not in err
     assert time.monotonic() - started < 30
 
+
+
+def test_the_local_engines_trials_start_with_its_blas_threads(monkeypatch):
+    from tf_maddpg.sweep.local import _blas_threads_of_children
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # the user's own stays
+    with _blas_threads_of_children(1):
+        assert (os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"]) == ("1", "4")
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"

@@ -40,7 +40,7 @@ from tf_maddpg.cli.checks import (check_scenario, config_from, default_run_dir, 
                                   run_episode, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
-from tf_maddpg.cli.startup import load_tensorflow, quiet_tensorflow
+from tf_maddpg.cli.startup import limit_blas_threads, load_tensorflow, quiet_tensorflow
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -59,6 +59,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if extra:
         args.subparser.error(_unrecognized(args.subparser, extra))
     args.argv = argv
+    if getattr(args, "threads", None):
+        limit_blas_threads(args.threads)  # before NumPy loads
     quiet_tensorflow(verbose=args.verbose_tf)
     try:
         return args.command(args, args.subparser)

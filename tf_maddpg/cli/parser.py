@@ -83,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar and no table")
     train.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                       help="TensorFlow's intra- and inter-op threads (default: one per core); "
-                            "1 when several runs share the machine")
+                       help="TensorFlow's intra- and inter-op threads and NumPy's BLAS "
+                            "threads (default: one per core); 1 when several runs share the "
+                            "machine")
     train.add_argument("--algo", choices=list(ALGORITHMS), default=None,
                        help="the algorithm (default: the --config file's algo, else maddpg)")
     _add_env_arg_option(train)

@@ -11,6 +11,25 @@ import tempfile
 
 _QUIET = {"on": False}
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""What NumPy's BLAS (OpenBLAS, or MKL) reads for its number of threads when it loads."""
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Gives NumPy's BLAS ``threads`` threads: in this process if NumPy is not loaded
+    yet, and in the processes it starts (environment workers, a local sweep's
+    trials); a variable of ``BLAS_THREAD_VARIABLES`` that the user set is kept.
+
+    Why: OpenBLAS starts a thread per core, and its threads wait for work by
+    spinning. When runs share the cores (``--threads 1``, one run per core), every
+    small matrix product of a run then waits for a thread that another run holds:
+    two IQL runs side by side on 2 cores trained 6.2 times slower than with one
+    BLAS thread each (docs/benchmarks.md, "BLAS threads"); one run alone was not
+    slowed.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
+
 
 def quiet_tensorflow(verbose: bool = False) -> None:
     """Hides TensorFlow's startup messages in this process unless the user wants them.

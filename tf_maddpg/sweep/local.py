@@ -6,13 +6,34 @@ sweep may move between the engines and resume."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
+import os
 import time
 from typing import List, Tuple
 
 from tf_maddpg.sweep.spec import SweepSpec, Trial, parse_spec
 from tf_maddpg.sweep.trial import (FAILED, TrialRecord, error_line, record_of, run_trial,
                                    write_records)
+
+
+@contextlib.contextmanager
+def _blas_threads_of_children(threads: int):
+    """The trials' processes, started while this is open, load NumPy's BLAS with
+    ``threads`` threads (``limit_blas_threads``); this process's variables are put
+    back after."""
+    from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES, limit_blas_threads
+
+    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+    limit_blas_threads(threads)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_local(spec: SweepSpec, root: str, *, jobs: int = 1, threads: int = 1,
@@ -40,8 +61,8 @@ def run_local(spec: SweepSpec, root: str, *, jobs: int = 1, threads: int = 1,
 
     interrupted = False
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
-                                                max_tasks_per_child=1) as pool:
+    with _blas_threads_of_children(threads), concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=context, max_tasks_per_child=1) as pool:
         futures = {}
         for trial in trials:
             futures[pool.submit(_trial, spec.to_dict(), root, trial, threads)] = trial
