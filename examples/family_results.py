@@ -250,25 +250,32 @@ def report() -> None:
                          f"{np.mean([rand[n] for n in members]):.2f} | " + " | ".join(cells) + " |")
         rates = []
         for a in algos:
-            values = [run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9) for run in runs[a]]
-            elsewhere = [seed for seed in SEEDS if finished(run_dir(row, a, seed))
-                         and made_elsewhere(run_dir(row, a, seed))]
+            seeds = [seed for seed in SEEDS if finished(run_dir(row, a, seed))]
+            values = {seed: run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9)
+                      for seed, run in zip(seeds, runs[a])}
+            elsewhere = [seed for seed in seeds if made_elsewhere(run_dir(row, a, seed))]
             if elsewhere:
                 marked.append(f"{row.name} {a.upper()} (seed{'s' if len(elsewhere) > 1 else ''} "
                               + ", ".join(map(str, elsewhere)) + ")")
-            rates.append((f"{np.median(values):,.0f}" + (" †" if elsewhere else ""))
-                         if values else "-")
+            # The speed of the runs made the table's way where there are any.
+            own = [v for seed, v in values.items() if seed not in elsewhere]
+            shown = own or list(values.values())
+            rates.append((f"{np.median(shown):,.0f}" + ("" if own else " †")) if shown else "-")
         speed.append(f"| {row.name} | " + " | ".join(rates) + " |")
     table = "\n".join(lines)
     table += ("\n\nEnv steps per second of training, evaluations included (median over the "
-              "seeds' runs, two runs side by side on 2 shared cores, one TensorFlow thread "
-              "each):\n\n" + "\n".join(speed))
+              "seeds' runs, two or more runs side by side on 2 shared cores, one TensorFlow "
+              "thread each, and, before `--threads` limited it, NumPy's BLAS with a spinning "
+              "thread per core in every run: a slowdown of up to 6x for two runs, which "
+              "these figures carry unevenly; see docs/benchmarks.md, \"BLAS threads\", and "
+              "the README's benchmark for speeds that compare):\n\n" + "\n".join(speed))
     if marked:
-        table += ("\n\n† Made on another machine, or here with NumPy's BLAS on one thread "
+        table += ("\n\nMade on another machine, or here with NumPy's BLAS on one thread "
                   "per run (each run's " + MADE_ON + ", copied beside its metrics, says how): "
-                  + "; ".join(marked) + ". Their speeds and wall-clock curves are not "
-                  "comparable with the rest of the table; their returns compare with the "
-                  "others (the same command line).")
+                  + "; ".join(marked) + ". Their returns compare with the others (the same "
+                  "command line); their speeds and wall-clock curves do not: a speed above "
+                  "is of the seeds made the table's way where there are any, and marked † "
+                  "where all were made elsewhere.")
     if missing:
         table += "\n\nNot run yet: " + "; ".join(missing) + "."
     absent = [a.upper() for a in ALGOS if a not in algos]

@@ -36,7 +36,9 @@ VDN did not diverge with 0.99 but learned less: three seeds each at 0.96M env
 steps (docs/results/family/README.md, "IQL and VDN with gamma 0.9"), mean return
 per agent with 0.99 / 0.9, simple_spread IQL -20.2 / -16.0, VDN -15.5 / -11.0;
 simple_speaker_listener IQL -15.7 / -13.3, VDN -16.8 / -13.6; simple_reference
-the same within the seeds' spread.
+the same within the seeds' spread. On simple_tag, with 0.99, the good agent's TD
+loss of IQL and VDN ran away after 1M env steps as QMIX's had (to 400 - 100,000
+by 2M, in all six runs of docs/results/family) and its return with it.
 
 ``agent='gru'`` is EPyMARL's recurrent agent (``use_rnn: True``, ``hidden_dim:
 64``) and its replay of whole episodes: the same counts in transitions (800 =
