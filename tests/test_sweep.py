@@ -192,6 +192,7 @@ def test_a_failing_trial_is_reported_and_the_others_finish(ray_session, tmp_path
         assert reason in f.read()
 
 
+@pytest.mark.extended  # Ray Tune's sampling and scheduler; the default run keeps the grids
 def test_random_search_with_asha(ray_session, tmp_path):
     spec = {**GRID, "algorithms": ["maddpg"], "seeds": [0], "num_samples": 3,
             "options": {**TINY, "episodes": 30,
