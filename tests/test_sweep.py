@@ -314,6 +314,7 @@ def test_the_results_sweep_is_the_results_train_commands():
                                                                            args.env)
 
 
+@pytest.mark.extended  # compare itself is tested without Ray in test_compare.py
 def test_compare_runs_its_runs_on_ray_with_the_same_results(ray_session, tmp_path, capsys):
     pytest.importorskip("torch")
     argv = ["compare", "simple_adversary_v3", "--seeds", "0", "--episodes", "4",

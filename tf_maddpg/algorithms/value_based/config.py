@@ -32,7 +32,7 @@ what lies beyond the episode. With 0.99, QMIX diverged on simple_spread (TD loss
 value near -33: the monotonic mixer's learned gain, about 1,000, multiplied the
 maximisation bias of the targets); a lower lr (1e-4), no reward standardisation
 and soft targets (tau 0.005) each diverged as well, gamma 0.9 learned. IQL and
-VDN did not diverge with 0.99 but learned less: three seeds each at 0.96M env
+VDN did not diverge there with 0.99 but learned less: three seeds each at 0.96M env
 steps (docs/results/family/README.md, "IQL and VDN with gamma 0.9"), mean return
 per agent with 0.99 / 0.9, simple_spread IQL -20.2 / -16.0, VDN -15.5 / -11.0;
 simple_speaker_listener IQL -15.7 / -13.3, VDN -16.8 / -13.6; simple_reference
