@@ -28,11 +28,13 @@ import sys
 import tempfile
 import time
 
+from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES
+
 
 def side_by_side(args, blas_threads) -> list:
     """Starts ``args.jobs`` runs at once and returns their rates (env steps/s)."""
     env = dict(os.environ)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in BLAS_THREAD_VARIABLES:
         env.pop(name, None)
         if blas_threads:
             env[name] = str(blas_threads)
