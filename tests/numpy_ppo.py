@@ -74,14 +74,15 @@ def split(packed, sizes):
 
 
 def group_losses(learner, batch, params):
-    """({group: actor loss}, {group: critic loss}) of ``learner``'s networks, float64."""
+    """({actor group: actor loss}, {critic group: critic loss}) of ``learner``'s networks,
+    float64; ``batch.returns`` in the critics' (normalised) units."""
     config, specs = learner.config, learner.specs
     obs = split(batch.obs, [s.obs_dim for s in specs])
     actions = split(batch.actions, [s.action_dim for s in specs])
     b = {k: np.asarray(getattr(batch, k), np.float64) for k in batch._fields}
     actor_losses, critic_losses = {}, {}
     for g, group in enumerate(learner.groups):
-        policy = entropy = value = rows = 0.0
+        policy = entropy = rows = 0.0
         for i in group.members:
             log_prob, ent = log_prob_entropy(specs[i], learner.actors[i], obs[i], actions[i],
                                              params)
@@ -92,6 +93,12 @@ def group_losses(learner, batch, params):
             surr = np.minimum(ratio * adv, np.clip(ratio, 1 - eps, 1 + eps) * adv)
             policy += -(surr * b["factor"][:, i] * mask).sum()
             entropy += (ent * mask).sum()
+            rows += mask.sum()
+        actor_losses[g] = (policy - config.entropy_coef * entropy) / max(rows, 1.0)
+    for c, group in enumerate(learner.critic_groups):
+        value = rows = 0.0
+        for i in group.members:
+            mask = b["mask"][:, i]
             critic_in = b["obs"] if type(config).critic_input == "state" else obs[i]
             v = forward(learner.critics[i], critic_in, params)[:, 0]
             loss = huber(b["returns"][:, i] - v, config.huber_delta)
@@ -101,10 +108,46 @@ def group_losses(learner, batch, params):
                 loss = np.maximum(loss, huber(b["returns"][:, i] - clipped, config.huber_delta))
             value += (loss * mask).sum()
             rows += mask.sum()
-        rows = max(rows, 1.0)
-        actor_losses[g] = (policy - config.entropy_coef * entropy) / rows
-        critic_losses[g] = config.value_coef * value / rows
+        critic_losses[c] = config.value_coef * value / max(rows, 1.0)
     return actor_losses, critic_losses
+
+
+class ValueNorm:
+    """The MAPPO repository's ValueNorm (utils/valuenorm.py) in float64 NumPy: debiased
+    exponential averages of the targets' mean and square, beta 0.99999, epsilon 1e-5,
+    the variance floored at 1e-2."""
+
+    def __init__(self, beta=0.99999):
+        self.beta, self.mean, self.mean_sq, self.debias = beta, 0.0, 0.0, 0.0
+
+    def update(self, targets):
+        b = self.beta
+        self.mean = self.mean * b + np.mean(targets) * (1 - b)
+        self.mean_sq = self.mean_sq * b + np.mean(np.square(targets)) * (1 - b)
+        self.debias = self.debias * b + (1 - b)
+
+    def stats(self):
+        debias = max(self.debias, 1e-5)
+        mean = self.mean / debias
+        return mean, math.sqrt(max(self.mean_sq / debias - mean ** 2, 1e-2))
+
+    def normalize(self, x):
+        mean, std = self.stats()
+        return (np.asarray(x, np.float64) - mean) / std
+
+
+def team_sums(rewards, alive, teams, mean=False):
+    """Every member's reward replaced by its team's sum (or mean) over the alive members."""
+    out = np.zeros_like(np.asarray(rewards, np.float64))
+    for team in teams:
+        for i in team:
+            count = np.zeros(out.shape[:-1])
+            for j in team:
+                out[..., i] += np.where(alive[..., j], rewards[..., j], 0.0)
+                count += alive[..., j]
+            if mean:
+                out[..., i] /= np.maximum(count, 1)
+    return out
 
 
 def finite_difference(loss, params, paths, h=1e-6):

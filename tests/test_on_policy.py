@@ -37,7 +37,10 @@ def test_the_rollout_holds_what_the_environments_played(monkeypatch):
         return update(self, rollout)
 
     monkeypatch.setattr(PPOLearner, "update_packed", record)
-    config = MAPPOConfig(**{**TINY, "num_envs": 1, "num_episodes": 3, "eval_interval": 100})
+    # init_std 2 (of half the width): most Box samples fall outside the bounds, so a
+    # rollout that stored the clipped action (the env's) in place of the sample fails.
+    config = MAPPOConfig(**{**TINY, "num_envs": 1, "num_episodes": 3, "eval_interval": 100,
+                            "init_std": 2.0})
     result = train(config, RecordingEnv, verbose=False)
     specs = result.learner.specs
     names = [s.name for s in specs]
@@ -45,6 +48,7 @@ def test_the_rollout_holds_what_the_environments_played(monkeypatch):
     act_cols = np.cumsum([0] + [s.action_dim for s in specs])
     steps = [(r, t) for r in rollouts for t in range(len(r["obs"]))]
     assert len(steps) == len(RecordingEnv.log) == result.env_steps == 15
+    outside = 0
     for (rollout, t), entry in zip(steps, RecordingEnv.log):
         for i, (name, spec) in enumerate(zip(names, specs)):
             alive = name in entry["actions"]
@@ -60,9 +64,11 @@ def test_the_rollout_holds_what_the_environments_played(monkeypatch):
                 assert action.argmax() == entry["actions"][name] and action.sum() == 1
             else:
                 np.testing.assert_allclose(np.clip(action, -1, 1), entry["actions"][name])
+                outside += int((np.abs(action) > 1).sum())
             assert rollout["rewards"][t, 0, i] == pytest.approx(entry["rewards"][name])
             assert rollout["terminated"][t, 0, i] == entry["terminated"][name]
             assert rollout["truncated"][t, 0, i] == entry["truncated"][name]
+    assert outside > 0, "the rollout must keep the unclipped Box sample"
 
 
 def test_the_acting_policy_acts_with_the_new_weights_after_every_update(monkeypatch):
@@ -124,6 +130,57 @@ def test_every_scenario_trains(name, algo, continuous):
     result = train(config, name, env_kwargs={"continuous_actions": continuous}, verbose=False)
     assert result.num_updates == 2 and len(result.history) == 1
     assert all(np.isfinite(v) for v in result.history[0].values()), result.history[0]
+
+
+def test_happo_draws_a_new_agent_order_at_every_update(monkeypatch):
+    """HAPPO's orders over a run's updates: permutations of every agent, not all the same
+    (a fixed order passes every exact test of one update)."""
+    from tf_maddpg.algorithms.happo.learner import HAPPOLearner
+
+    orders = []
+    update = HAPPOLearner.update_packed
+
+    def record(self, rollout):
+        losses = update(self, rollout)
+        orders.append(tuple(self.last_order))
+        return losses
+
+    monkeypatch.setattr(HAPPOLearner, "update_packed", record)
+    config = HAPPOConfig(**{**TINY, "num_episodes": 16, "eval_interval": 100})
+    result = train(config, "simple_spread_v3", verbose=False)
+    assert len(orders) == result.num_updates == 8
+    assert all(sorted(order) == [0, 1, 2] for order in orders)
+    assert len(set(orders)) > 1, orders
+
+
+def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
+    """Two epochs of two minibatches: each epoch covers every row once, in an order
+    that is not the rollout's and differs between the epochs."""
+    from tf_maddpg.envs.specs import AgentSpec
+
+    specs = (AgentSpec("agent_0", 3, 3, True), AgentSpec("agent_1", 3, 3, True))
+    learner = PPOLearner(specs, MAPPOConfig(**TINY))
+    rows_count = 40
+    rng = np.random.default_rng(0)
+    n = len(learner.specs)
+    rows = {"obs": rng.normal(size=(rows_count, learner.obs_width)),
+            "actions": np.zeros((rows_count, learner.action_width)),
+            "old_log_probs": np.zeros((rows_count, n)),
+            "advantages": rng.normal(size=(rows_count, n)),
+            "returns": np.zeros((rows_count, n)), "old_values": np.zeros((rows_count, n)),
+            "mask": np.ones((rows_count, n)), "factor": np.ones((rows_count, n))}
+    rows = {k: v.astype(np.float32) for k, v in rows.items()}
+    rows["obs"][:, 0] = np.arange(rows_count)  # each row's index, to find it again
+    seen = []
+    step = learner._step
+    learner._step = lambda batch: seen.append(batch.obs[:, 0].astype(int)) or step(batch)
+    learner.train(rows)
+    assert len(seen) == 4  # epochs x minibatches
+    epochs = [np.concatenate(seen[:2]), np.concatenate(seen[2:])]
+    for order in epochs:
+        assert sorted(order) == list(range(rows_count))
+        assert list(order) != list(range(rows_count))
+    assert list(epochs[0]) != list(epochs[1])
 
 
 def test_happo_refuses_shared_parameters():

@@ -31,7 +31,8 @@ from tf_maddpg.algorithms.qmix import QMIXConfig
 from tf_maddpg.algorithms.registry import ALGORITHMS
 from tf_maddpg.algorithms.value_based.learner import QLearner
 from tf_maddpg.algorithms.value_based.policy import EpsilonGreedyPolicy
-from tf_maddpg.algorithms.value_based.teams import parameter_groups, teams_of
+from tf_maddpg.algorithms.teams import teams_of
+from tf_maddpg.algorithms.value_based.teams import parameter_groups
 from tf_maddpg.algorithms.vdn import VDNConfig
 from tf_maddpg.cli import main
 from tf_maddpg.networks.mixers import make_qmix_mixer

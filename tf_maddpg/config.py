@@ -48,6 +48,12 @@ class RunConfig:
     """The algorithm's registry name (``to_dict`` writes it)."""
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {"env_backend": ENV_BACKENDS}
     """The values each text field takes (the command line's choices)."""
+    presets: ClassVar[Dict[str, Dict[str, object]]] = {}
+    """Published configurations by name: the fields each sets on top of the
+    defaults (``from_preset``; the command line's ``--preset``)."""
+    saved_defaults: ClassVar[Dict[str, object]] = {}
+    """A field's value in a configuration saved before the field existed, where
+    that differs from its default: the behaviour such runs were trained with."""
 
     # --- Schedule ----------------------------------------------------------------
     episode_length: int = 25
@@ -95,6 +101,23 @@ class RunConfig:
         require(self, self.env_backend != "batched" or self.env_workers == 0, "env_backend",
                 "'mpe2' or 'auto' with env_workers > 0 (the batched backend steps every "
                 "environment in this process)")
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "RunConfig":
+        """The published configuration ``name`` (one of ``presets``), with overrides.
+
+        Raises:
+          ValueError: the algorithm has no such preset (the message lists its presets).
+        """
+        if name not in cls.presets:
+            known = ", ".join(cls.presets) or "none"
+            raise ValueError(f"algo {cls.algo} has no preset {name!r} (its presets: {known})")
+        return cls(**{**cls.presets[name], **overrides})
+
+    @classmethod
+    def saved_values(cls, values: dict) -> dict:
+        """A saved configuration's fields, with ``saved_defaults`` for those it predates."""
+        return {**cls.saved_defaults, **values}
 
     def replace(self, **changes) -> "RunConfig":
         """A copy with some fields changed (validated again)."""

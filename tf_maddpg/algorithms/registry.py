@@ -49,15 +49,23 @@ def algorithm_of(config: RunConfig) -> Algorithm:
     return get(config.algo)
 
 
-def config_from_dict(values: dict, default_algo: str = "maddpg") -> RunConfig:
-    """The config a dict describes: ``values["algo"]`` (else ``default_algo``) picks the class.
+def config_from_dict(values: dict, default_algo: str = "maddpg", saved: bool = False
+                     ) -> RunConfig:
+    """The config a dict describes: ``values["algo"]`` (else ``default_algo``) picks the class,
+    ``values["preset"]`` (optional) a published configuration under the other values.
+
+    ``saved``: the dict is a run's saved config.json (a field it predates takes
+    its ``saved_defaults`` value, the behaviour the run was trained with).
 
     Raises:
-      ValueError: the algorithm is unknown, a field does not exist for it
-        (the message names the algorithm that has it), or a value is bad.
+      ValueError: the algorithm or preset is unknown, a field does not exist
+        for it (the message names the algorithm that has it), or a value is bad.
     """
     values = dict(values)
     cls = get(values.pop("algo", default_algo)).config_class
+    preset = values.pop("preset", None)
+    if saved:
+        values = cls.saved_values(values)
     unknown = sorted(set(values) - set(field_names(cls)))
     if unknown:
         owners = {}
@@ -66,6 +74,8 @@ def config_from_dict(values: dict, default_algo: str = "maddpg") -> RunConfig:
                 owners.setdefault(name, algorithm.name)
         hints = [f"{k} (a field of algo {owners[k]})" if k in owners else k for k in unknown]
         raise ValueError(f"algo {cls.algo} has no field {', '.join(hints)}")
+    if preset is not None:
+        return cls.from_preset(preset, **values)
     return cls(**values)
 
 

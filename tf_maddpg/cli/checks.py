@@ -25,10 +25,12 @@ from tf_maddpg.config import RunConfig
 # --- Configs and scenario options -------------------------------------------------------
 
 def config_from(file: Optional[str], options: Dict[str, object],
-                algo: Optional[str] = None) -> RunConfig:
-    """The config: defaults, then the fields of ``file`` (YAML/JSON), then ``options``.
+                algo: Optional[str] = None, preset: Optional[str] = None) -> RunConfig:
+    """The config: defaults, then the preset, then the fields of ``file`` (YAML/JSON),
+    then ``options``.
 
     ``algo`` (the --algo option) overrides the file's ``algo``; the default is maddpg.
+    ``preset`` (the --preset option) overrides the file's ``preset``.
 
     Raises:
       BadInput: the file is unreadable, not text, or names a field that does
@@ -40,7 +42,15 @@ def config_from(file: Optional[str], options: Dict[str, object],
     values.update(options)
     if algo:
         values["algo"] = algo
+    if preset:
+        values["preset"] = preset
     chosen = values.get("algo", "maddpg")
+    if chosen in ALGORITHMS and values.get("preset") is not None:
+        presets = ALGORITHMS[chosen].config_class.presets
+        if values["preset"] not in presets:
+            where = "--preset" if preset else f"preset: in --config {file}"
+            raise BadInput(f"{where} {values['preset']}: algo {chosen} has no such preset "
+                           f"(its presets: {', '.join(presets) or 'none'})")
     if chosen in ALGORITHMS:
         own = {f.name for f in dataclasses.fields(ALGORITHMS[chosen].config_class)}
         foreign = sorted(k for k in options if k not in own)

@@ -39,7 +39,8 @@ def _train(args, parser) -> int:
             raise BadInput("--config cannot be combined with --resume: a run resumes with its "
                            "own config.json")
         extra = sorted(set(options) - set(RESUMABLE_FIELDS))
-        extra += ["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
+        extra += (["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
+                  + ["preset"] * bool(args.preset))
         if extra:
             raise BadInput(f"only --episodes and --env-workers may change when resuming; "
                            f"remove {', '.join(_flag(e) for e in extra)}")
@@ -83,7 +84,7 @@ def _train(args, parser) -> int:
             hint = f" Did you mean {close[0]}?" if close else ""
             raise BadInput(f"unknown scenario {args.env!r}.{hint} Known mpe2 scenarios: "
                            f"{', '.join(known)}")
-        config = config_from(args.config, options, args.algo)
+        config = config_from(args.config, options, args.algo, args.preset)
         env_kwargs = env_kwargs_from(args.env_args, args.env)
         scenario = args.env
         try:

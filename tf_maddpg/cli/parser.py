@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "machine")
     train.add_argument("--algo", choices=list(ALGORITHMS), default=None,
                        help="the algorithm (default: the --config file's algo, else maddpg)")
+    train.add_argument("--preset", metavar="NAME", default=None,
+                       help="a published configuration of the algorithm, under --config and "
+                            "the options: " + "; ".join(
+                                f"--algo {a.name} --preset {p}" for a in ALGORITHMS.values()
+                                for p in a.config_class.presets)
+                            + " (each config class's presets)")
     _add_env_arg_option(train)
     shown = set()
     fields = train.add_argument_group("run fields", "every algorithm's")
@@ -239,7 +245,10 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> Non
         elif kind == "Tuple[int, ...]":
             group.add_argument(*flags, type=_integer, nargs="+", metavar="N", **common)
         else:
-            group.add_argument(*flags, choices=cls.choices.get(field.name), **common)
+            # Every algorithm's values: the config refuses those its algorithm lacks.
+            choices = [c for a in ALGORITHMS.values()
+                       for c in a.config_class.choices.get(field.name, ())]
+            group.add_argument(*flags, choices=list(dict.fromkeys(choices)) or None, **common)
 
 
 def _defaults(name: str) -> str:

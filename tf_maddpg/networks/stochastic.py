@@ -95,14 +95,32 @@ def _orthogonal_dense(units: int, gain: float, activation, name: str) -> keras.l
                               bias_initializer="zeros")
 
 
-def _trunk(prefix: str, hidden_sizes: Sequence[int], input_norm: bool, output_dim: int,
-           output_gain: float) -> list:
-    layers = [keras.layers.LayerNormalization(epsilon=1e-5, name=f"{prefix}_input_norm")
-              ] if input_norm else []
-    layers += [_orthogonal_dense(w, math.sqrt(2.0), "relu", f"{prefix}_hidden_{k}")
-               for k, w in enumerate(hidden_sizes)]
-    layers.append(_orthogonal_dense(output_dim, output_gain, None, f"{prefix}_output"))
-    return layers
+@dataclasses.dataclass(frozen=True)
+class Trunk:
+    """The hidden layers of an on-policy network: widths and where LayerNorms go.
+
+    Attributes:
+      hidden_sizes: widths of the hidden layers (ReLU).
+      input_norm: a LayerNorm on the input (the MAPPO repository's and HARL's
+        ``use_feature_normalization``).
+      hidden_norm: a LayerNorm after every hidden layer's ReLU (the MAPPO
+        repository's and HARL's ``MLPLayer``: Linear, ReLU, LayerNorm).
+    """
+
+    hidden_sizes: Tuple[int, ...]
+    input_norm: bool = True
+    hidden_norm: bool = True
+
+    def layers(self, prefix: str, output_dim: int, output_gain: float) -> list:
+        """New layers: [input norm], (Dense ReLU [, LayerNorm]) per hidden layer, output."""
+        norm = keras.layers.LayerNormalization
+        layers = [norm(epsilon=1e-5, name=f"{prefix}_input_norm")] if self.input_norm else []
+        for k, width in enumerate(self.hidden_sizes):
+            layers.append(_orthogonal_dense(width, math.sqrt(2.0), "relu", f"{prefix}_hidden_{k}"))
+            if self.hidden_norm:
+                layers.append(norm(epsilon=1e-5, name=f"{prefix}_hidden_{k}_norm"))
+        layers.append(_orthogonal_dense(output_dim, output_gain, None, f"{prefix}_output"))
+        return layers
 
 
 def _model(input_dim: int, group: Group, agent: int, layers: list, tail: list, name: str):
@@ -114,15 +132,14 @@ def _model(input_dim: int, group: Group, agent: int, layers: list, tail: list, n
     return keras.Model(inputs, x, name=name)
 
 
-def make_stochastic_actors(specs: Sequence[AgentSpec], groups: Sequence[Group],
-                           hidden_sizes: Sequence[int], input_norm: bool,
+def make_stochastic_actors(specs: Sequence[AgentSpec], groups: Sequence[Group], trunk: Trunk,
                            init_std: float) -> List[keras.Model]:
     """One actor model per agent, ``[B, obs_dim] -> [B, action_dim]``, the members of a
     group sharing every weight (the output layer has gain 0.01, as in MAPPO)."""
     actors = [None] * len(specs)
     for g, group in enumerate(groups):
         spec = specs[group.members[0]]
-        layers = _trunk(f"actor{g}", hidden_sizes, input_norm, spec.action_dim, 0.01)
+        layers = trunk.layers(f"actor{g}", spec.action_dim, 0.01)
         head = []
         if not spec.discrete:
             half = 0.5 * (np.asarray(spec.high) - np.asarray(spec.low))
@@ -134,14 +151,22 @@ def make_stochastic_actors(specs: Sequence[AgentSpec], groups: Sequence[Group],
 
 
 def make_value_critics(specs: Sequence[AgentSpec], groups: Sequence[Group],
-                       input_dims: Sequence[int], hidden_sizes: Sequence[int],
-                       input_norm: bool) -> List[keras.Model]:
-    """One value model per agent, ``[B, input_dims[i]] -> [B, 1]``, shared within a group."""
+                       input_dims: Sequence[int], trunk: Trunk,
+                       agent_ids: bool = True) -> List[keras.Model]:
+    """One value model per agent, ``[B, input_dims[i]] -> [B, 1]``, shared within a group.
+
+    ``agent_ids=False``: a group's members use one model without agent ids (a
+    team's one V(s): every member sees the same global state and gets the
+    same value)."""
     critics = [None] * len(specs)
     for g, group in enumerate(groups):
-        layers = _trunk(f"critic{g}", hidden_sizes, input_norm, 1, 1.0)
+        layers = trunk.layers(f"critic{g}", 1, 1.0)
+        if not agent_ids:
+            model = _model(input_dims[group.members[0]], Group(group.members[:1]),
+                           group.members[0], layers, [], f"critic_{g}")
         for i in group.members:
-            critics[i] = _model(input_dims[i], group, i, layers, [], f"critic_{specs[i].name}")
+            critics[i] = (_model(input_dims[i], group, i, layers, [], f"critic_{specs[i].name}")
+                          if agent_ids else model)
     return critics
 
 

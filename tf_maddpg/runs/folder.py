@@ -81,7 +81,7 @@ def read_run(run_dir: str) -> RunInfo:
     with open(paths[0]) as f:
         run = json.load(f)
     with open(paths[1]) as f:
-        config = config_from_dict(json.load(f))
+        config = config_from_dict(json.load(f), saved=True)
     specs = [AgentSpec(**{**a, "low": _tuple(a.get("low")), "high": _tuple(a.get("high"))})
              for a in run["agents"]]
     return RunInfo(run.get("scenario"), run.get("env_kwargs") or {}, specs, config)

@@ -172,7 +172,9 @@ class TrainingSession:
             raise folder.RunFolderError(
                 f"{self.out_dir} is at episode {self.progress.episode} already; num_episodes "
                 f"({self.config.num_episodes}) is the new total and must not be smaller")
-        changed = _changed_fields(saved, self.config.to_dict(), type(self.config)().to_dict())
+        cls = type(self.config)
+        changed = _changed_fields(saved, self.config.to_dict(),
+                                  {**cls().to_dict(), **cls.saved_defaults})
         if changed:
             raise folder.RunFolderError(
                 f"{os.path.join(self.out_dir, folder.CONFIG_FILE)} differs from the "

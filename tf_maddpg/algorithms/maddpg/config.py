@@ -30,6 +30,13 @@ class MADDPGConfig(OffPolicyConfig):
     ``ValueError`` that names the field and what it accepts.
     """
 
+    presets: ClassVar[Dict[str, Dict[str, object]]] = {"original": dict(
+        update_order="sequential", target_update="per_agent", max_grad_norm=0.5,
+        grad_clip="per_tensor", target_actions="gumbel", other_actions="batch",
+        own_action="soft", epsilon=0.0, buffer_size=1_000_000, minimal_size=25_600,
+        num_episodes=60_000)}
+    """``original``: openai/maddpg's algorithm and settings (``original()``)."""
+
     algo: ClassVar[str] = "maddpg"
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         **OffPolicyConfig.choices, "grad_clip": GRAD_CLIPS, "update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
@@ -129,7 +136,8 @@ class MADDPGConfig(OffPolicyConfig):
 
     @classmethod
     def original(cls, **overrides) -> "MADDPGConfig":
-        """openai/maddpg's algorithm and settings (Lowe et al. 2017), with overrides.
+        """openai/maddpg's algorithm and settings (Lowe et al. 2017; the preset
+        ``original``), with overrides.
 
         Agent by agent, with agent i's targets soft-updated right after its
         step; Gumbel-softmax target actions; the other agents' actions from
@@ -139,10 +147,4 @@ class MADDPGConfig(OffPolicyConfig):
         difference is left: every agent learns from the same batch, where
         openai/maddpg draws a batch per agent.
         """
-        settings = dict(
-            update_order="sequential", target_update="per_agent", max_grad_norm=0.5,
-            grad_clip="per_tensor", target_actions="gumbel", other_actions="batch",
-            own_action="soft", epsilon=0.0, buffer_size=1_000_000, minimal_size=25_600,
-            num_episodes=60_000)
-        settings.update(overrides)
-        return cls(**settings)
+        return cls.from_preset("original", **overrides)

@@ -10,7 +10,7 @@ et al. 2018, https://arxiv.org/abs/1802.09477).
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, Dict
 
 from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
 from tf_maddpg.config import check_float, check_int
@@ -21,6 +21,8 @@ class MATD3Config(MADDPGConfig):
     """MADDPG's settings plus MATD3's."""
 
     algo: ClassVar[str] = "matd3"
+    presets: ClassVar[Dict[str, Dict[str, object]]] = {}
+    """None: openai/maddpg's ``original`` is MADDPG's."""
 
     # --- MATD3 -----------------------------------------------------------------
     policy_delay: int = 2

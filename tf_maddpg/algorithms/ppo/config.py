@@ -1,12 +1,26 @@
 """The settings every PPO-family algorithm (IPPO, MAPPO, HAPPO) shares.
 
 The defaults are the MAPPO repository's MPE settings (marlbenchmark/on-policy,
-``scripts/train_mpe_scripts/train_mpe_spread.sh`` and ``config.py``: 128
-rollout threads of 25-step episodes, 10 PPO epochs, one minibatch, learning
-rate 7e-4 for actor and critic, Adam epsilon 1e-5, clip 0.2, GAE lambda 0.95,
-gamma 0.99, entropy 0.01, Huber value loss with delta 10 and value clipping,
-value normalisation, gradient norm 10, hidden layers of 64 with an input
-LayerNorm, orthogonal initialisation). HAPPO changes what HARL changes
+``scripts/train_mpe_scripts/train_mpe_spread.sh``, ``config.py``, the MLP
+policy ``algorithms/utils/mlp.py`` and ``utils/valuenorm.py``): 128 rollout
+threads of 25-step episodes, 10 PPO epochs, one minibatch, learning rate 7e-4
+for actor and critic, Adam epsilon 1e-5, clip 0.2, GAE lambda 0.95, gamma
+0.99, entropy 0.01, Huber value loss with delta 10 and value clipping, value
+normalisation updated at every minibatch step, gradient norm 10, hidden layers
+of 64 with a LayerNorm on the input and after every hidden layer, orthogonal
+initialisation, and every agent of a cooperative world trained on the team's
+summed reward (the repository's MPE gives each agent the sum).
+
+What differs from that repository, on purpose: a feed-forward policy (its
+spread script runs the recurrent rMAPPO; the MAPPO paper reports both), ReLU
+(the script passes ``--use_ReLU``, which turns it off: Tanh), episodes
+bootstrapped at the 25-step truncation (the repository does not), and mpe2's
+scenarios (no self-collision, landmarks not scaled by 0.8; see FAMILY.md).
+
+Presets (``--preset``, ``from_preset``): ``harl`` on MAPPO is HARL's tuned
+MPE configuration (PKU-MARL/HARL, ``tuned_configs/pettingzoo_mpe/*/mappo``):
+lr 5e-4, 5 epochs, hidden layers of 128, 20 threads x 200 steps (160 episodes
+of 25 steps) per update, one V(s) critic. HAPPO's defaults are HARL's
 (``tf_maddpg/algorithms/happo/config.py``).
 
 A rollout is one lockstep round of the loop: ``num_envs`` episodes of
@@ -17,10 +31,19 @@ A rollout is one lockstep round of the loop: ``num_envs`` episodes of
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Optional, Tuple
+from typing import ClassVar, Dict, Optional, Tuple
 
-from tf_maddpg.config import (RunConfig, check_bool, check_float, check_int, is_int,
-                              require)
+from tf_maddpg.algorithms.teams import TEAM_REWARDS, TEAM_RULES
+from tf_maddpg.config import (RunConfig, check_bool, check_choice, check_float, check_int,
+                              is_int, require)
+
+LEARNING_REWARDS = TEAM_REWARDS + ("own",)
+"""What each agent learns from: its team's reward ('sum' or 'mean' of the
+members') or its 'own'."""
+
+VALUE_NORM_UPDATES = ("minibatch", "rollout")
+"""When the value normaliser's statistics move: at every minibatch step (the
+MAPPO repository and HARL) or once per rollout (this library before 2026-12)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +58,13 @@ class PPOConfig(RunConfig):
     """What each critic sees: 'state' (the global state: every agent's
     observation, mpe2's env.state(), MAPPO and HAPPO) or 'observation' (the
     agent's own, IPPO). Fixed by the algorithm."""
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        **RunConfig.choices, "teams": TEAM_RULES, "team_reward": LEARNING_REWARDS,
+        "value_norm_update": VALUE_NORM_UPDATES}
+    """The values each text field takes (the command line's choices)."""
+    saved_defaults: ClassVar[Dict[str, object]] = {
+        "hidden_norm": False, "team_reward": "own", "value_norm_update": "rollout"}
+    """What runs saved before these fields existed were trained with."""
 
     # --- The run: the MAPPO repository's rollout ------------------------------------
     num_episodes: int = 80_000
@@ -81,6 +111,10 @@ class PPOConfig(RunConfig):
     """Normalise value targets with running statistics (the MAPPO repository's
     ValueNorm: debiased moving averages with beta 0.99999); the critic learns
     the normalised value and GAE uses the de-normalised one."""
+    value_norm_update: str = "minibatch"
+    """When the normaliser's statistics move: 'minibatch' (before every
+    gradient step, with its value targets: the MAPPO repository and HARL) or
+    'rollout' (once per update, with all of the rollout's targets)."""
     advantage_norm: bool = True
     """Standardise the advantages of each actor network over its rollout."""
 
@@ -90,10 +124,29 @@ class PPOConfig(RunConfig):
     input_norm: bool = True
     """A LayerNorm on every network's input (the MAPPO repository's
     use_feature_normalization)."""
+    hidden_norm: bool = True
+    """A LayerNorm after every hidden layer (the MAPPO repository's and HARL's
+    MLP: Linear, ReLU, LayerNorm)."""
     share_parameters: bool = True
     """Agents with the same observation and action spaces share one actor and
     one critic, with a one-hot of the agent's index among them appended to
     their inputs (the MAPPO repository's share_policy)."""
+
+    # --- Rewards and critics ------------------------------------------------------
+    team_reward: str = "sum"
+    """What every agent learns from: its team's reward, the 'sum' of the members'
+    rewards (the MAPPO repository's and HARL's MPE give every agent the sum of
+    all agents' rewards) or their 'mean', or its 'own' reward. Evaluation
+    returns are each agent's own either way."""
+    teams: str = "auto"
+    """Which agents form a team: 'one' (all), 'by_name' (agents whose names
+    differ only by their numbers: adversary_* against agent_*), or 'auto'
+    ('by_name' when some agent is an mpe2 adversary, else 'one')."""
+    team_critic: bool = False
+    """One value critic per team, of the global state, without agent ids (HARL's
+    V(s)): every member's advantage is the team's. Needs a team reward and a
+    critic of the state. False: a critic per agent (shared within a parameter
+    group, with agent ids), the MAPPO repository's."""
     init_std: float = 0.5
     """Box actions: the Gaussian's initial std, as a fraction of half the width
     of the action space (the log-std is learned, one per action dimension and
@@ -118,5 +171,15 @@ class PPOConfig(RunConfig):
         require(self, isinstance(self.hidden_sizes, tuple) and len(self.hidden_sizes) >= 1
                 and all(is_int(h) and h >= 1 for h in self.hidden_sizes),
                 "hidden_sizes", "one or more integers >= 1")
-        for name in ("value_norm", "advantage_norm", "input_norm", "share_parameters"):
+        for name in ("value_norm", "advantage_norm", "input_norm", "hidden_norm",
+                     "share_parameters", "team_critic"):
             check_bool(self, name)
+        check_choice(self, "teams", TEAM_RULES)
+        check_choice(self, "team_reward", LEARNING_REWARDS)
+        check_choice(self, "value_norm_update", VALUE_NORM_UPDATES)
+        if self.team_critic:
+            require(self, type(self).critic_input == "state", "team_critic",
+                    f"False for {self.algo} (its critics see each agent's own observation)")
+            require(self, self.team_reward != "own", "team_reward",
+                    "'sum' or 'mean' with team_critic=True (a team's critic learns the team's "
+                    "reward; team_critic=False gives each agent a critic of its own)")

@@ -7,12 +7,15 @@ One update learns from one rollout (``tf_maddpg.storage.rollout``):
 
 1. the log-probabilities of the rollout's actions and the values of every
    state, with the weights that acted (one compiled call);
-2. GAE (float64 NumPy) with the de-normalised values; value targets
-   normalised by running statistics (``value_norm``); advantages standardised
-   per actor network (``advantage_norm``);
+2. the rewards the agents learn from (``team_reward``: every member of a team
+   gets the team's sum), GAE (float64 NumPy) with the de-normalised values;
+   advantages standardised per actor network (``advantage_norm``);
 3. ``epochs`` passes over the rollout's steps, shuffled and cut into
    ``num_minibatches`` minibatches, one compiled gradient step each for every
-   actor and critic:
+   actor and critic. Each step first moves the value normaliser's statistics
+   with its minibatch's value targets and normalises them (``value_norm``,
+   ``value_norm_update='minibatch'``, as the MAPPO repository and HARL; with
+   'rollout' the statistics move once, in step 2). Then:
 
    * actor: ``-mean(min(rho A, clip(rho, 1-eps, 1+eps) A)) - entropy_coef * mean(H)``,
      ``rho = pi(a|o) / pi_old(a|o)``;
@@ -22,7 +25,9 @@ One update learns from one rollout (``tf_maddpg.storage.rollout``):
      pessimistic bound).
 
    A network shared by a group of agents takes one mean over the rows of all
-   its agents (the MAPPO repository flattens the agents into the batch).
+   its agents (the MAPPO repository flattens the agents into the batch). A
+   team's critic (``team_critic``) is one such network: one V(s) whose
+   value every member shares.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ import numpy as np
 import tensorflow as tf
 
 from tf_maddpg.algorithms.ppo.config import PPOConfig
+from tf_maddpg.algorithms.teams import teams_of
 from tf_maddpg.envs.specs import AgentSpec
 from tf_maddpg.networks.mlp import actor_preactivation_model
 from tf_maddpg.networks.optimizers import TorchAdam
-from tf_maddpg.networks.stochastic import (gaussian_head, make_stochastic_actors,
+from tf_maddpg.networks.stochastic import (Group, Trunk, gaussian_head, make_stochastic_actors,
                                            make_value_critics, parameter_groups)
 from tf_maddpg.seeding import RunSeeds
 from tf_maddpg.storage.rollout import Rollout, gae
@@ -58,7 +64,8 @@ class MiniBatch(NamedTuple):
     advantages: tf.Tensor
     """[B, N] (standardised) advantages."""
     returns: tf.Tensor
-    """[B, N] value targets, in the critic's (normalised) units."""
+    """[B, N] value targets: de-normalised (the reward's units) into the compiled
+    step, which normalises them; in the critic's (normalised) units in ``losses``."""
     old_values: tf.Tensor
     """[B, N] the critic's outputs when the rollout was played."""
     mask: tf.Tensor
@@ -70,7 +77,8 @@ class MiniBatch(NamedTuple):
 class ValueNormalizer:
     """Running mean and variance of each critic network's targets (the MAPPO
     repository's ValueNorm: debiased exponential averages, beta 0.99999, the
-    variance floored at 1e-2), kept as variables for checkpoints."""
+    variance floored at 1e-2), kept as variables for checkpoints. Its methods
+    are TensorFlow ops: they run eagerly or inside a compiled step."""
 
     def __init__(self, count: int, beta: float = 0.99999):
         self.beta = beta
@@ -78,19 +86,24 @@ class ValueNormalizer:
         self.mean_sq = tf.Variable(np.zeros(count), dtype=tf.float64, trainable=False)
         self.debias = tf.Variable(np.zeros(count), dtype=tf.float64, trainable=False)
 
-    def update(self, index: int, values: np.ndarray) -> None:
-        """Moves network ``index``'s statistics towards the batch ``values``."""
-        b = self.beta
-        for var, stat in ((self.mean, values.mean()), (self.mean_sq, (values ** 2).mean())):
+    def update(self, index: int, values, weights) -> None:
+        """Moves network ``index``'s statistics towards the weighted mean of ``values``
+        (the rows where ``weights`` is 1); no rows move nothing."""
+        values, weights = tf.cast(values, tf.float64), tf.cast(weights, tf.float64)
+        rows = tf.reduce_sum(weights)
+        b = tf.where(rows > 0, tf.constant(self.beta, tf.float64), tf.constant(1.0, tf.float64))
+        rows = tf.maximum(rows, 1.0)
+        for var, stat in ((self.mean, tf.reduce_sum(values * weights) / rows),
+                          (self.mean_sq, tf.reduce_sum(tf.square(values) * weights) / rows)):
             var[index].assign(var[index] * b + stat * (1.0 - b))
         self.debias[index].assign(self.debias[index] * b + (1.0 - b))
 
     def stats(self, index: int):
-        """(mean, std) of network ``index``."""
-        debias = max(float(self.debias[index]), 1e-5)
-        mean = float(self.mean[index]) / debias
-        var = max(float(self.mean_sq[index]) / debias - mean ** 2, 1e-2)
-        return mean, math.sqrt(var)
+        """(mean, std) of network ``index``, float64 scalars."""
+        debias = tf.maximum(self.debias[index], 1e-5)
+        mean = self.mean[index] / debias
+        var = tf.maximum(self.mean_sq[index] / debias - tf.square(mean), 1e-2)
+        return mean, tf.sqrt(var)
 
 
 class PPOLearner:
@@ -102,7 +115,9 @@ class PPOLearner:
 
     Attributes:
       actors, critics: one Keras model per agent (shared within a group).
-      actor_groups, critic_groups: the agents that share each network.
+      groups, critic_groups: the agents that share each actor and each critic
+        (``team_critic``: a critic per team, else the actors' groups).
+      teams: the teams (tuples of agent indices, ``algorithms.teams``).
       actor_optimizers, critic_optimizers: one Adam per network.
       value_norm: the critics' target statistics (``config.value_norm``).
     """
@@ -113,28 +128,37 @@ class PPOLearner:
         self.obs_width = sum(s.obs_dim for s in self.specs)
         self.action_width = sum(s.action_dim for s in self.specs)
         self.groups = parameter_groups(self.specs, config.share_parameters)
-        self.group_of = [next(g for g, grp in enumerate(self.groups) if i in grp.members)
-                         for i in range(len(self.specs))]
-        self.actors = make_stochastic_actors(self.specs, self.groups, config.hidden_sizes,
-                                             config.input_norm, config.init_std)
+        self.group_of = _index_of(self.groups, len(self.specs))
+        self.teams = teams_of([s.name for s in self.specs], config.teams)
+        self.team_of = _index_of([Group(t) for t in self.teams], len(self.specs))
+        self.critic_groups = ([Group(t) for t in self.teams] if config.team_critic
+                              else self.groups)
+        self.critic_group_of = _index_of(self.critic_groups, len(self.specs))
+        trunk = Trunk(tuple(config.hidden_sizes), config.input_norm, config.hidden_norm)
+        self.actors = make_stochastic_actors(self.specs, self.groups, trunk, config.init_std)
         state = type(config).critic_input == "state"
         inputs = [self.obs_width if state else s.obs_dim for s in self.specs]
-        self.critics = make_value_critics(self.specs, self.groups, inputs, config.hidden_sizes,
-                                          config.input_norm)
+        self.critics = make_value_critics(self.specs, self.critic_groups, inputs, trunk,
+                                          agent_ids=not config.team_critic)
         self._means = [a if s.discrete else actor_preactivation_model(a, s)
                        for a, s in zip(self.actors, self.specs)]
-        self._leaders = [g.members[0] for g in self.groups]  # the model holding a group's weights
+        # The models holding each group's weights: its first member's.
+        self._leaders = [g.members[0] for g in self.groups]
+        self._critic_leaders = [g.members[0] for g in self.critic_groups]
         self.actor_optimizers = [self._adam(config.actor_lr, self.actors[i])
                                  for i in self._leaders]
         self.critic_optimizers = [self._adam(config.critic_lr, self.critics[i])
-                                  for i in self._leaders]
-        self.value_norm = ValueNormalizer(len(self.groups))
+                                  for i in self._critic_leaders]
+        self.value_norm = ValueNormalizer(len(self.critic_groups))
         self.generator = tf.random.Generator.from_seed(RunSeeds(config.seed).integer("update_noise"))
         self._obs_split = [s.obs_dim for s in self.specs]
         self._action_split = [s.action_dim for s in self.specs]
         width = self.obs_width
         self._evaluate = tf.function(self.evaluate, input_signature=[
             tf.TensorSpec([None, width], tf.float32), tf.TensorSpec([None, width], tf.float32),
+            tf.TensorSpec([None, self.action_width], tf.float32)])
+        self._log_probs = tf.function(self.log_probs, input_signature=[
+            tf.TensorSpec([None, width], tf.float32),
             tf.TensorSpec([None, self.action_width], tf.float32)])
         self.minibatch_signature = MiniBatch(
             tf.TensorSpec([None, width], tf.float32),
@@ -150,7 +174,7 @@ class PPOLearner:
     def checkpoint_objects(self) -> Dict[str, object]:
         """Everything that a checkpoint must hold to resume the learner exactly."""
         return dict(actors=[self.actors[i] for i in self._leaders],
-                    critics=[self.critics[i] for i in self._leaders],
+                    critics=[self.critics[i] for i in self._critic_leaders],
                     actor_optimizers=self.actor_optimizers,
                     critic_optimizers=self.critic_optimizers,
                     value_norm=[self.value_norm.mean, self.value_norm.mean_sq,
@@ -181,14 +205,23 @@ class PPOLearner:
             return self.critics[i](obs)[:, 0]
         return self.critics[i](tf.split(obs, self._obs_split, axis=-1)[i])[:, 0]
 
+    def values(self, obs: tf.Tensor) -> tf.Tensor:
+        """Every agent's critic output [B, N]; a team's critic runs once for its members."""
+        agents = range(len(self.specs))
+        if not self.config.team_critic:
+            return tf.stack([self.value(i, obs) for i in agents], -1)
+        per_team = [self.value(group.members[0], obs) for group in self.critic_groups]
+        return tf.stack([per_team[self.critic_group_of[i]] for i in agents], -1)
+
+    def log_probs(self, obs: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        """Every agent's log pi(a|o) [B, N] from packed observations and actions."""
+        return tf.stack([self.log_probs_and_entropy(i, obs, actions)[0]
+                         for i in range(len(self.specs))], -1)
+
     def evaluate(self, obs, next_obs, actions):
         """(log-probs, values, next values), [B, N] each: what the rollout's GAE and
         ratios start from."""
-        n = range(len(self.specs))
-        log_probs = tf.stack([self.log_probs_and_entropy(i, obs, actions)[0] for i in n], -1)
-        values = tf.stack([self.value(i, obs) for i in n], -1)
-        next_values = tf.stack([self.value(i, next_obs) for i in n], -1)
-        return log_probs, values, next_values
+        return self.log_probs(obs, actions), self.values(obs), self.values(next_obs)
 
     def actor_terms(self, i: int, batch: MiniBatch):
         """Agent i's masked sums: (-sum of the clipped surrogates, sum of entropies, rows)."""
@@ -203,10 +236,11 @@ class PPOLearner:
         return (-tf.reduce_sum(surrogate * mask), tf.reduce_sum(entropy * mask),
                 tf.reduce_sum(mask))
 
-    def critic_terms(self, i: int, batch: MiniBatch):
-        """Agent i's masked sums: (sum of value losses, rows)."""
+    def critic_terms(self, i: int, batch: MiniBatch, value: tf.Tensor = None):
+        """Agent i's masked sums: (sum of value losses, rows). ``value``: its critic's
+        output [B] on ``batch.obs``, where already computed."""
         config = self.config
-        value = self.value(i, batch.obs)
+        value = self.value(i, batch.obs) if value is None else value
         loss = self._value_error(batch.returns[:, i] - value)
         if config.value_clip is not None:
             old = batch.old_values[:, i]
@@ -222,53 +256,82 @@ class PPOLearner:
         small = tf.abs(error) <= delta
         return tf.where(small, 0.5 * tf.square(error), delta * (tf.abs(error) - 0.5 * delta))
 
-    def losses(self, batch: MiniBatch, actor_groups: Sequence[int] = None):
-        """Each network's loss and each agent's reported losses.
+    def losses(self, batch: MiniBatch, actor_groups: Sequence[int] = None,
+               critics: bool = True):
+        """Each network's loss and each agent's reported losses; ``batch.returns`` in the
+        critic's (normalised) units.
+
+        Args:
+          batch: the minibatch.
+          actor_groups: the actor groups whose losses to build (default: all).
+          critics: whether to build the critics' losses.
 
         Returns:
-          (actor_losses {group: tensor}, critic_losses {group: tensor},
+          (actor_losses {group: tensor}, critic_losses {critic group: tensor},
           per-agent {"loss/actor/<agent>", "loss/critic/<agent>": tensor}).
         """
         config = self.config
         groups = range(len(self.groups)) if actor_groups is None else actor_groups
-        actor_losses, critic_losses, report = {}, {}, {}
-        for g, group in enumerate(self.groups):
-            policy_sum = entropy_sum = value_sum = rows = 0.0
+        actor_losses, critic_losses, per_agent = {}, {}, {}
+        for g in groups:
+            policy_sum = entropy_sum = rows = 0.0
+            for i in self.groups[g].members:
+                p, e, count = self.actor_terms(i, batch)
+                per_agent[("actor", i)] = (p - config.entropy_coef * e) / tf.maximum(count, 1.0)
+                policy_sum, entropy_sum, rows = policy_sum + p, entropy_sum + e, rows + count
+            actor_losses[g] = ((policy_sum - config.entropy_coef * entropy_sum)
+                               / tf.maximum(rows, 1.0))
+        for c, group in enumerate(self.critic_groups if critics else ()):
+            value_sum = rows = 0.0
+            value = self.value(group.members[0], batch.obs) if config.team_critic else None
             for i in group.members:
-                name = self.specs[i].name
-                p, e, count = self.actor_terms(i, batch) if g in groups else (0.0, 0.0, 0.0)
-                v, count = self.critic_terms(i, batch)
-                safe = tf.maximum(count, 1.0)
-                if g in groups:
-                    report[f"loss/actor/{name}"] = (p - config.entropy_coef * e) / safe
-                report[f"loss/critic/{name}"] = config.value_coef * v / safe
-                policy_sum, entropy_sum = policy_sum + p, entropy_sum + e
+                v, count = self.critic_terms(i, batch, value)
+                per_agent[("critic", i)] = config.value_coef * v / tf.maximum(count, 1.0)
                 value_sum, rows = value_sum + v, rows + count
-            rows = tf.maximum(rows, 1.0)
-            if g in groups:
-                actor_losses[g] = (policy_sum - config.entropy_coef * entropy_sum) / rows
-            critic_losses[g] = config.value_coef * value_sum / rows
+            critic_losses[c] = config.value_coef * value_sum / tf.maximum(rows, 1.0)
+        report = {f"loss/{kind}/{s.name}": per_agent[(kind, i)]
+                  for i, s in enumerate(self.specs) for kind in ("actor", "critic")
+                  if (kind, i) in per_agent}
         return actor_losses, critic_losses, report
 
     # --- The compiled step --------------------------------------------------------------
+
+    def normalized_returns(self, batch: MiniBatch, update: bool) -> tf.Tensor:
+        """The batch's value targets [B, N] in the critics' units; ``update`` first moves
+        each critic's normaliser statistics with its rows' targets (``value_norm``)."""
+        if not self.config.value_norm:
+            return batch.returns
+        columns = [None] * len(self.specs)
+        for c, group in enumerate(self.critic_groups):
+            members = list(group.members)
+            returns = tf.gather(batch.returns, members, axis=1)
+            if update:
+                self.value_norm.update(c, returns, tf.gather(batch.mask, members, axis=1))
+            mean, std = self.value_norm.stats(c)
+            normalized = tf.cast((tf.cast(returns, tf.float64) - mean) / std, tf.float32)
+            for k, i in enumerate(members):
+                columns[i] = normalized[:, k]
+        return tf.stack(columns, -1)
 
     def compile_step(self, critics: bool, actor_groups: Sequence[int]):
         """One compiled gradient step of the critics (if ``critics``) and of the actors
         of ``actor_groups``; returns the per-agent losses before the step."""
         actor_groups = tuple(actor_groups)
+        every_minibatch = self.config.value_norm_update == "minibatch"
 
         def step(batch: MiniBatch):
+            if critics:
+                batch = batch._replace(returns=self.normalized_returns(batch, every_minibatch))
             with tf.GradientTape(persistent=True) as tape:
-                actor_losses, critic_losses, report = self.losses(batch, actor_groups)
+                actor_losses, critic_losses, report = self.losses(batch, actor_groups, critics)
             for g in actor_groups:
                 model = self.actors[self._leaders[g]]
                 self._apply(tape, actor_losses[g], model, self.actor_optimizers[g])
-            if critics:
-                for g in range(len(self.groups)):
-                    model = self.critics[self._leaders[g]]
-                    self._apply(tape, critic_losses[g], model, self.critic_optimizers[g])
+            for c in critic_losses:
+                model = self.critics[self._critic_leaders[c]]
+                self._apply(tape, critic_losses[c], model, self.critic_optimizers[c])
             del tape
-            return report if critics else {k: v for k, v in report.items() if "/actor/" in k}
+            return report
 
         return tf.function(step, input_signature=[self.minibatch_signature], autograph=False)
 
@@ -284,7 +347,8 @@ class PPOLearner:
 
     def prepare(self, rollout: Rollout) -> Dict[str, np.ndarray]:
         """The rollout's rows with log-probs, old values, advantages and value targets
-        (steps 1 and 2 of the module docstring); rows where no agent acted are dropped."""
+        (steps 1 and 2 of the module docstring; the targets de-normalised); rows where
+        no agent acted are dropped."""
         config = self.config
         shape = rollout.valid("rewards").shape  # [T, E, N]
         flat = {k: rollout.valid(k).reshape(shape[0] * shape[1], -1)
@@ -293,7 +357,8 @@ class PPOLearner:
             x.numpy().reshape(shape) for x in self._evaluate(flat["obs"], flat["next_obs"],
                                                               flat["actions"]))
         real_values, real_next = self._denormalize(values), self._denormalize(next_values)
-        advantages, returns = gae(rollout.valid("rewards"), real_values, real_next,
+        rewards = self.learning_rewards(rollout.valid("rewards"), rollout.valid("alive"))
+        advantages, returns = gae(rewards, real_values, real_next,
                                   rollout.valid("terminated"), rollout.valid("truncated"),
                                   rollout.valid("alive"), config.gamma, config.gae_lambda)
         mask = flat["alive"].astype(np.float64)
@@ -304,31 +369,40 @@ class PPOLearner:
                 "returns": returns.reshape(mask.shape),
                 "old_values": values.reshape(mask.shape), "mask": mask}
         rows = {k: v[keep] for k, v in rows.items()}
-        self._normalize_targets(rows)
+        if config.value_norm and config.value_norm_update == "rollout":
+            for c, group in enumerate(self.critic_groups):
+                members = list(group.members)
+                self.value_norm.update(c, rows["returns"][:, members], rows["mask"][:, members])
         if config.advantage_norm:
             self._standardize_advantages(rows)
         rows["factor"] = np.ones_like(rows["mask"])
         return {k: v.astype(np.float32) for k, v in rows.items()}
+
+    def learning_rewards(self, rewards: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """The rewards [T, E, N] the agents learn from (``team_reward``): each member of a
+        team gets the sum (or mean) of its alive members' rewards, or each its own."""
+        rewards = np.asarray(rewards, np.float64)
+        if self.config.team_reward == "own":
+            return rewards
+        out = np.empty_like(rewards)
+        for team in self.teams:
+            members = list(team)
+            alive_rewards = np.where(alive[..., members], rewards[..., members], 0.0)
+            team_reward = alive_rewards.sum(-1, keepdims=True)
+            if self.config.team_reward == "mean":
+                team_reward = team_reward / np.maximum(alive[..., members].sum(-1, keepdims=True), 1)
+            out[..., members] = team_reward
+        return out
 
     def _denormalize(self, values: np.ndarray) -> np.ndarray:
         values = values.astype(np.float64)
         if not self.config.value_norm:
             return values
         out = np.empty_like(values)
-        for i, g in enumerate(self.group_of):
-            mean, std = self.value_norm.stats(g)
+        for i, c in enumerate(self.critic_group_of):
+            mean, std = (float(x) for x in self.value_norm.stats(c))
             out[..., i] = values[..., i] * std + mean
         return out
-
-    def _normalize_targets(self, rows: dict) -> None:
-        if not self.config.value_norm:
-            return
-        returns, mask = rows["returns"], rows["mask"] > 0
-        for g, group in enumerate(self.groups):
-            members = list(group.members)
-            self.value_norm.update(g, returns[:, members][mask[:, members]])
-            mean, std = self.value_norm.stats(g)
-            returns[:, members] = (returns[:, members] - mean) / std
 
     def _standardize_advantages(self, rows: dict) -> None:
         advantages, mask = rows["advantages"], rows["mask"] > 0
@@ -361,3 +435,9 @@ class PPOLearner:
                     totals[k] = totals.get(k, 0.0) + float(v)
                 steps += 1
         return {k: v / steps for k, v in totals.items()}
+
+
+def _index_of(groups: Sequence[Group], count: int) -> List[int]:
+    """For each of ``count`` agents, the index of the group holding it."""
+    return [next(g for g, group in enumerate(groups) if i in group.members)
+            for i in range(count)]

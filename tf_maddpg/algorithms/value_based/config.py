@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Dict, Optional, Sequence, Tuple
 
-from tf_maddpg.algorithms.value_based.teams import TEAM_RULES
+from tf_maddpg.algorithms.teams import TEAM_RULES
 from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float, check_int,
                               is_int, require)
 

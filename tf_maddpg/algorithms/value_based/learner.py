@@ -65,7 +65,8 @@ import tensorflow as tf
 
 from tf_maddpg.algorithms.maddpg.learner import batch_signature, masked_mean
 from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
-from tf_maddpg.algorithms.value_based.teams import parameter_groups, teams_of
+from tf_maddpg.algorithms.teams import teams_of
+from tf_maddpg.algorithms.value_based.teams import parameter_groups
 from tf_maddpg.envs.specs import AgentSpec
 from tf_maddpg.networks.mixers import make_qmix_mixer
 from tf_maddpg.networks.mlp import make_q_network

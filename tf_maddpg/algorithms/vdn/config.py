@@ -6,10 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Dict, Tuple
 
+from tf_maddpg.algorithms.teams import TEAM_REWARDS
 from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
 from tf_maddpg.config import check_choice
-
-TEAM_REWARDS = ("sum", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
