@@ -5,6 +5,7 @@
     python examples/family_results.py run --algos mappo   # one algorithm
     python examples/family_results.py report              # docs/results/family/README.md
     python examples/family_results.py run --probe         # IQL and VDN with gamma 0.9
+    python examples/family_results.py run --long          # MAPPO (HARL's) and HAPPO to 10M
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
 ``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
@@ -19,6 +20,13 @@ stopped ones. MADDPG and MATD3 act in 16 environments at once (``--num-envs
 the seeds) against env steps and against wall-clock seconds, and writes the
 table into ``docs/results/family/README.md`` between its markers.
 
+``--long`` trains HARL's budget instead: MAPPO with HARL's settings (``--preset
+harl``) and HAPPO (HARL's by default) to 10M env steps on the three cooperative
+scenarios, 3 seeds, into ``runs/family10m/``; a HAPPO run starts from the
+table's finished 2M run of its seed (copied, then resumed: the same run). The
+report compares both, at 2M and at 10M, with HARL's published curves
+(``PUBLISHED``).
+
 ``--probe`` trains the discount probe instead: IQL and VDN with gamma 0.9 (their
 default now, 0.99 in the table) on the three cooperative scenarios, 3 seeds,
 half the budget, into ``runs/family_gamma/``; ``report`` sets it beside the
@@ -28,10 +36,12 @@ table's runs at the same env steps (``probe_report``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import shutil
 import sys
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -76,12 +86,71 @@ PROBE_STEPS = (480_000, 960_000)  # where the two discounts are compared
 PROBE_MARKERS = ("<!-- gamma table: start -->", "<!-- gamma table: end -->")
 
 
+# HARL's budget: 10M env steps, MAPPO with HARL's settings and HAPPO (HARL's defaults).
+LONG_DIR = os.path.join("runs", "family10m")
+LONG_DOCS = os.path.join(DOCS_DIR, "10M")
+LONG_ROWS = ROWS[:3]
+LONG_EPISODES = 400_000
+LONG_OPTIONS = {"mappo": {"preset": "harl"}, "happo": {}}
+"""The long runs' settings on top of the table's command line: the published ones."""
+LONG_MARKERS = ("<!-- long table: start -->", "<!-- long table: end -->")
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """A published figure converted to mpe2's mean return per agent (FAMILY.md,
+    "Published figures on mpe2's scale": the conversions exact, the figures read off
+    plots, +-1 on simple_spread and +-0.5 elsewhere; the integration-order cost applied).
+
+    Attributes:
+      at_2m: at 2M env steps (None: not read).
+      full: at the source's full budget; budget: its length (e.g. "10M").
+      source: who published it and how it was converted.
+    """
+
+    at_2m: Optional[float]
+    full: Optional[float]
+    budget: str
+    source: str
+
+
+_HARL_SPREAD = ("HARL's curve (PettingZoo 1.22.2, the 3 agents' sum R): (R + 37.5) / 3, "
+                "then -0.8 for mpe2's integration order")
+_HARL_SL = "HARL's curve (the 2 agents' sum): / 2, then -1.35 for mpe2's integration order"
+_HARL_REF = "HARL's curve (the 2 agents' sum): / 2, then -1.0 for mpe2's integration order"
+PUBLISHED = {
+    ("simple_spread", "mappo"): Published(-14.8, -8.0, "10M", _HARL_SPREAD),
+    ("simple_spread", "happo"): Published(-11.9, -9.3, "10M", _HARL_SPREAD),
+    ("simple_spread", "maddpg"): Published(-11.0, -9.6, "5M", _HARL_SPREAD + "; Box actions"),
+    ("simple_spread", "matd3"): Published(-10.3, -9.3, "5M", _HARL_SPREAD + "; Box actions"),
+    ("simple_spread", "qmix"): Published(None, -8.3, "2.05M",
+                                         "EPyMARL's best (the QMIX family), paper's 'around "
+                                         "-120' of the original MPE's shared sum: (R + 75) / 6; "
+                                         "rough"),
+    ("simple_speaker_listener", "mappo"): Published(-9.6, -8.6, "10M", _HARL_SL),
+    ("simple_speaker_listener", "happo"): Published(-7.8, -6.9, "10M", _HARL_SL),
+    ("simple_speaker_listener", "maddpg"): Published(-6.4, None, "", _HARL_SL + "; Box actions"),
+    ("simple_speaker_listener", "matd3"): Published(-5.9, None, "", _HARL_SL + "; Box actions"),
+    ("simple_reference", "mappo"): Published(-17.9, -7.3, "10M", _HARL_REF),
+    ("simple_reference", "happo"): Published(-17.9, -7.0, "10M", _HARL_REF),
+    ("simple_reference", "maddpg"): Published(-8.5, None, "", _HARL_REF + "; Box actions"),
+    ("simple_reference", "matd3"): Published(-7.5, None, "", _HARL_REF + "; Box actions"),
+}
+"""FAMILY.md's published figures on mpe2's scale, by (scenario folder, algorithm).
+IPPO, IQL and VDN have none there; the competitive scenarios none that compare
+(EPyMARL plays them against pretrained fixed opponents)."""
+
+
 def run_dir(row: Row, algo: str, seed: int) -> str:
     return os.path.join(RUNS_DIR, slug(row), algo, f"seed{seed}")
 
 
 def probe_dir(row: Row, algo: str, seed: int) -> str:
     return os.path.join(PROBE_DIR, slug(row), algo, f"seed{seed}")
+
+
+def long_dir(row: Row, algo: str, seed: int) -> str:
+    return os.path.join(LONG_DIR, slug(row), algo, f"seed{seed}")
 
 
 def made_elsewhere(path: str) -> bool:
@@ -111,26 +180,36 @@ def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
                           if not only or slug(row) in only],
             "algorithms": [{"algo": a, "options": {"num_envs": OFF_POLICY_ENVS,
                                                    **options.get(a, {})}}
-                           if ALGORITHMS[a].loop == "off_policy" else a for a in algos],
+                           if ALGORITHMS[a].loop == "off_policy" else
+                           {"algo": a, "options": options[a]} if options.get(a) else a
+                           for a in algos],
             "seeds": list(seeds),
             "options": {"episodes": episodes, "eval_interval": EVAL_INTERVAL,
                         "eval_episodes": 100, "checkpoint_interval": EVAL_INTERVAL * 5}}
 
 
-def run_all(jobs: int, algos, seeds, only, engine=None, probe=False) -> None:
+def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False) -> None:
     """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
     ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
-    the discount probe's runs into PROBE_DIR instead."""
+    the discount probe's runs into PROBE_DIR instead; ``long``: the 10M runs into
+    LONG_DIR (a HAPPO run starts from its finished 2M run in RUNS_DIR, copied)."""
     from tf_maddpg.sweep import parse_spec, run_sweep
     from tf_maddpg.sweep.run import default_engine
 
     if probe:
         spec = sweep_file([a for a in algos if a in PROBE_ALGOS], seeds, only, PROBE_ROWS,
                           PROBE_EPISODES, {a: PROBE_OPTIONS for a in PROBE_ALGOS})
+    elif long:
+        chosen = [a for a in algos if a in LONG_OPTIONS]
+        for row in LONG_ROWS:
+            for seed in seeds:
+                if "happo" in chosen and (not only or slug(row) in only):
+                    start_from_table(row, "happo", seed)
+        spec = sweep_file(chosen, seeds, only, LONG_ROWS, LONG_EPISODES, LONG_OPTIONS)
     else:
         spec = sweep_file(algos, seeds, only)
-    root = PROBE_DIR if probe else RUNS_DIR
+    root = PROBE_DIR if probe else LONG_DIR if long else RUNS_DIR
     result = run_sweep(parse_spec(spec), root, engine=engine or default_engine(),
                        cpus_per_trial=1, max_concurrent=jobs, report=False)
     for record in result.failed:
@@ -142,13 +221,66 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False) -> None:
             print(f"failed: {record.folder}: {record.error}", flush=True)
 
 
+def start_from_table(row: Row, algo: str, seed: int) -> None:
+    """A long run that does not exist yet starts as a copy of the table's finished 2M run
+    of the same settings and seed (resuming it to 10M is the run never stopped)."""
+    source, target = run_dir(row, algo, seed), long_dir(row, algo, seed)
+    if os.path.exists(target) or not finished(source):
+        return
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("saved_model", "actors"))
+    print(f"{target}: starts from {source} (2M env steps)", flush=True)
+
+
 def copy_run(source: str, target: str) -> None:
     """A finished run's metrics, config and summary (and where it was made) into docs."""
+    if os.path.abspath(source) == os.path.abspath(target):
+        return
     os.makedirs(target, exist_ok=True)
     for name in ("metrics.csv", "config.json", "run.json"):
         shutil.copy(os.path.join(source, name), target)
     if made_elsewhere(source):
         shutil.copy(os.path.join(source, MADE_ON), target)
+
+
+def expected_config(row: Row, algo: str, seed: int, rows=ROWS, episodes=EPISODES,
+                    options=TABLE_OPTIONS) -> dict:
+    """The configuration (``to_dict``) that the run's sweep trial trains now."""
+    from tf_maddpg.algorithms.registry import config_from_dict
+    from tf_maddpg.sweep import parse_spec
+
+    spec = parse_spec(sweep_file([algo], [seed], [slug(row)], rows, episodes, options))
+    (trial,) = spec.grid()
+    return config_from_dict(spec.config_values(trial)).to_dict()
+
+
+def run_source(row: Row, algo: str, seed: int, runs_root: str = RUNS_DIR,
+               docs_root: str = DOCS_DIR, **settings) -> Optional[str]:
+    """The folder holding the run's metrics: the finished run under ``runs_root``, else
+    its copy under ``docs_root`` where that was trained with the configuration the run
+    gets now (``expected_config`` with ``settings``), else None (to be run)."""
+    from tf_maddpg.algorithms.registry import config_from_dict
+
+    here = os.path.join(runs_root, slug(row), algo, f"seed{seed}")
+    if finished(here):
+        return here
+    kept = os.path.join(docs_root, slug(row), algo, f"seed{seed}")
+    if not os.path.exists(os.path.join(kept, "metrics.csv")):
+        return None
+    with open(os.path.join(kept, "config.json")) as f:
+        saved = config_from_dict(json.load(f), saved=True).to_dict()
+    return kept if saved == expected_config(row, algo, seed, **settings) else None
+
+
+def mean_return(row_of_metrics: dict, members) -> float:
+    """A metrics row's mean return per agent over ``members``."""
+    return float(np.mean([row_of_metrics[f"return/{n}"] for n in members]))
+
+
+def final(run: List[dict], members, up_to: Optional[int] = None) -> float:
+    """The final return: the mean over the last LAST evaluations (up to ``up_to`` env
+    steps) of the mean return per agent of ``members``."""
+    kept = [r for r in run if up_to is None or r["env_steps"] <= up_to][-LAST:]
+    return float(np.mean([mean_return(r, members) for r in kept]))
 
 
 def probe_report() -> str:
@@ -162,10 +294,8 @@ def probe_report() -> str:
                     for r in run if r["env_steps"] == steps]
         return value
 
-    def finals(run):
-        kept = [r for r in run if r["env_steps"] <= PROBE_STEPS[-1]][-LAST:]
-        return np.mean([np.mean([v for k, v in r.items() if k.startswith("return/")])
-                        for r in kept])
+    def every(run):
+        return [k[len("return/"):] for k in run[0] if k.startswith("return/")]
 
     steps = " | ".join(f"{n / 1e6:.2f}M (seeds {'/'.join(map(str, SEEDS))})"
                        for n in PROBE_STEPS)
@@ -174,28 +304,68 @@ def probe_report() -> str:
              "|---|---|---:|" + "---:|" * (len(PROBE_STEPS) + 1)]
     for row in PROBE_ROWS:
         for a in PROBE_ALGOS:
-            for gamma, folder in ((TABLE_OPTIONS[a]["gamma"], run_dir),
-                                  (PROBE_OPTIONS["gamma"], probe_dir)):
-                seeds = [s for s in SEEDS if finished(folder(row, a, s))]
-                if folder is probe_dir:
-                    for seed in seeds:
-                        copy_run(probe_dir(row, a, seed),
-                                 os.path.join(PROBE_DOCS, slug(row), a, f"seed{seed}"))
-                runs = [read_metrics(os.path.join(folder(row, a, s), "metrics.csv"))
-                        for s in seeds]
+            for gamma, probe in ((TABLE_OPTIONS[a]["gamma"], False),
+                                 (PROBE_OPTIONS["gamma"], True)):
+                if probe:
+                    settings = dict(runs_root=PROBE_DIR, docs_root=PROBE_DOCS, rows=PROBE_ROWS,
+                                    episodes=PROBE_EPISODES,
+                                    options={x: PROBE_OPTIONS for x in PROBE_ALGOS})
+                else:
+                    settings = {}
+                sources = [run_source(row, a, s, **settings) for s in SEEDS]
+                sources = [(s, src) for s, src in zip(SEEDS, sources) if src]
+                if probe:
+                    for seed, src in sources:
+                        copy_run(src, os.path.join(PROBE_DOCS, slug(row), a, f"seed{seed}"))
+                runs = [read_metrics(os.path.join(src, "metrics.csv")) for _, src in sources]
                 cells = [" / ".join(f"{at(run, n):.2f}" for run in runs) or "-"
                          for n in PROBE_STEPS]
+                finals = [final(run, every(run), PROBE_STEPS[-1]) for run in runs]
                 lines.append(f"| {row.name} | {a.upper()} | {gamma} | " + " | ".join(cells)
-                             + f" | {_mean_std([finals(run) for run in runs])} |")
+                             + f" | {_mean_std(finals)} |")
     return "\n".join(lines)
 
 
-def report() -> None:
-    from tf_maddpg.runs.metrics import read_metrics
+def _published(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def draw_curves(folder: str, row: Row, team: dict, runs: dict, rand: dict) -> None:
+    """The row's curves into ``folder``: one panel per agent group, every algorithm's
+    mean return per agent (mean and min-max band over the seeds) against env steps
+    (``by_env_steps.png``) and against wall-clock seconds (``by_wall_s.png``)."""
     from tf_maddpg.runs.plots import draw_mean_and_band, plt
 
-    done = {(row.name, a): [read_metrics(os.path.join(run_dir(row, a, s), "metrics.csv"))
-                            for s in SEEDS if finished(run_dir(row, a, s))]
+    for x, label in (("env_steps", "env steps"), ("wall_s", "wall-clock seconds")):
+        fig, axes = plt.subplots(1, len(team), figsize=(6 * len(team), 4), squeeze=False)
+        for ax, (group, members) in zip(axes[0], team.items()):
+            for name, algo_runs in runs.items():
+                rows = [[{**r, "group": mean_return(r, members)} for r in run]
+                        for run in algo_runs]
+                draw_mean_and_band(ax, rows, "group", name, x=x)
+            ax.axhline(np.mean([rand[n] for n in members]), color="gray", ls=":",
+                       label="random policy")
+            ax.set_title(f"{row.name}: {group} ({len(members)})")
+            ax.set_xlabel(label)
+            ax.set_ylabel("mean evaluation return per agent")
+            ax.grid(alpha=0.3)
+            ax.legend(loc="best", fontsize=8)
+        fig.tight_layout()
+        os.makedirs(folder, exist_ok=True)
+        fig.savefig(os.path.join(folder, f"by_{x}.png"), dpi=80)
+        plt.close(fig)
+
+
+def report() -> None:
+    """The table (every run of the table: trained here under RUNS_DIR, or kept in docs
+    with the configuration it gets now), the curves, the speeds, the published figures
+    beside ours, the long runs' table and the discount probe's."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    sources = {(row.name, a, s): run_source(row, a, s) for row in ROWS for a in ALGOS
+               for s in SEEDS}
+    done = {(row.name, a): [read_metrics(os.path.join(sources[(row.name, a, s)], "metrics.csv"))
+                            for s in SEEDS if sources[(row.name, a, s)]]
             for row in ROWS for a in ALGOS}
     algos = [a for a in ALGOS if any(done[(row.name, a)] for row in ROWS)]
     lines = ["| scenario | agents | random policy | "
@@ -210,8 +380,8 @@ def report() -> None:
             if len(runs[a]) < len(SEEDS):
                 missing.append(f"{row.name} {a}: {len(runs[a])} of {len(SEEDS)} seeds")
             for seed in SEEDS:
-                if finished(run_dir(row, a, seed)):
-                    copy_run(run_dir(row, a, seed),
+                if sources[(row.name, a, seed)]:
+                    copy_run(sources[(row.name, a, seed)],
                              os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}"))
         present = [a for a in algos if runs[a]]
         if not present:
@@ -219,41 +389,29 @@ def report() -> None:
         names = [k[len("return/"):] for k in runs[present[0]][0][0] if k.startswith("return/")]
         team = groups(names)
         rand = random_returns(row)
-        # Curves: one panel per agent group, against env steps and against wall time.
-        for x, label in (("env_steps", "env steps"), ("wall_s", "wall-clock seconds")):
-            fig, axes = plt.subplots(1, len(team), figsize=(6 * len(team), 4), squeeze=False)
-            for ax, (group, members) in zip(axes[0], team.items()):
-                for a in present:
-                    rows = [[{**r, "group": np.mean([r[f"return/{n}"] for n in members])}
-                             for r in run] for run in runs[a]]
-                    draw_mean_and_band(ax, rows, "group", a.upper(), x=x)
-                ax.axhline(np.mean([rand[n] for n in members]), color="gray", ls=":",
-                           label="random policy")
-                ax.set_title(f"{row.name}: {group} ({len(members)})")
-                ax.set_xlabel(label)
-                ax.set_ylabel("mean evaluation return per agent")
-                ax.grid(alpha=0.3)
-                ax.legend(loc="best", fontsize=8)
-            fig.tight_layout()
-            os.makedirs(os.path.join(DOCS_DIR, slug(row)), exist_ok=True)
-            fig.savefig(os.path.join(DOCS_DIR, slug(row), f"by_{x}.png"), dpi=80)
-            plt.close(fig)
+        draw_curves(os.path.join(DOCS_DIR, slug(row)), row, team,
+                    {a.upper(): runs[a] for a in present}, rand)
         for k, (group, members) in enumerate(team.items()):
-            cells = []
-            for a in algos:
-                finals = [np.mean([np.mean([r[f"return/{n}"] for n in members])
-                                   for r in run[-LAST:]]) for run in runs[a]]
-                cells.append(_mean_std(finals))
+            cells = [_mean_std([final(run, members) for run in runs[a]]) for a in algos]
             plots = (f" ([steps]({slug(row)}/by_env_steps.png) "
                      f"[time]({slug(row)}/by_wall_s.png))") if k == 0 else ""
             lines.append(f"| {row.name if k == 0 else ''}{plots} | {group} ({len(members)}) | "
                          f"{np.mean([rand[n] for n in members]):.2f} | " + " | ".join(cells) + " |")
+        if any((slug(row), a) in PUBLISHED for a in algos):
+            at_2m = [_published(getattr(PUBLISHED.get((slug(row), a)), "at_2m", None))
+                     for a in algos]
+            full = [(f"{_published(PUBLISHED[(slug(row), a)].full)} "
+                     f"({PUBLISHED[(slug(row), a)].budget})"
+                     if getattr(PUBLISHED.get((slug(row), a)), "full", None) is not None
+                     else "-") for a in algos]
+            lines.append("|  | *published, 2M* |  | " + " | ".join(at_2m) + " |")
+            lines.append("|  | *published, full budget* |  | " + " | ".join(full) + " |")
         rates = []
         for a in algos:
-            seeds = [seed for seed in SEEDS if finished(run_dir(row, a, seed))]
+            seeds = [seed for seed in SEEDS if sources[(row.name, a, seed)]]
             values = {seed: run[-1]["env_steps"] / max(run[-1]["wall_s"], 1e-9)
                       for seed, run in zip(seeds, runs[a])}
-            elsewhere = [seed for seed in seeds if made_elsewhere(run_dir(row, a, seed))]
+            elsewhere = [seed for seed in seeds if made_elsewhere(sources[(row.name, a, seed)])]
             if elsewhere:
                 marked.append(f"{row.name} {a.upper()} (seed{'s' if len(elsewhere) > 1 else ''} "
                               + ", ".join(map(str, elsewhere)) + ")")
@@ -263,6 +421,9 @@ def report() -> None:
             rates.append((f"{np.median(shown):,.0f}" + ("" if own else " †")) if shown else "-")
         speed.append(f"| {row.name} | " + " | ".join(rates) + " |")
     table = "\n".join(lines)
+    table += ("\n\n*Published*: FAMILY.md's figures converted to mpe2's mean return per agent "
+              "(the section \"The published figures beside ours\" gives each source and "
+              "conversion); '-' where the source has none.")
     table += ("\n\nEnv steps per second of training, evaluations included (median over the "
               "seeds' runs, two or more runs side by side on 2 shared cores, one TensorFlow "
               "thread each, and, before `--threads` limited it, NumPy's BLAS with a spinning "
@@ -284,9 +445,51 @@ def report() -> None:
                   + f", on all {len(ROWS)} scenarios.")
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
-    probe = probe_report()
-    write_between(os.path.join(DOCS_DIR, "README.md"), PROBE_MARKERS, probe)
-    print(probe)
+    for markers, text in ((LONG_MARKERS, long_report()), (PROBE_MARKERS, probe_report())):
+        write_between(os.path.join(DOCS_DIR, "README.md"), markers, text)
+        print(text)
+
+
+def long_report() -> str:
+    """The 10M runs beside HARL's figures: each (scenario, algorithm) at 2M and at 10M
+    (the final return up to each, mean ± std over the seeds); copies the runs to
+    LONG_DOCS and draws their curves there."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    settings = dict(runs_root=LONG_DIR, docs_root=LONG_DOCS, rows=LONG_ROWS,
+                    episodes=LONG_EPISODES, options=LONG_OPTIONS)
+    lines = ["| scenario | algorithm | seeds | ours at 2M | HARL at 2M | ours at 10M | HARL at 10M |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row in LONG_ROWS:
+        curves = {}
+        for a in LONG_OPTIONS:
+            sources = [(s, run_source(row, a, s, **settings)) for s in SEEDS]
+            sources = [(s, src) for s, src in sources if src]
+            for seed, src in sources:
+                copy_run(src, os.path.join(LONG_DOCS, slug(row), a, f"seed{seed}"))
+            runs = [read_metrics(os.path.join(src, "metrics.csv")) for _, src in sources]
+            published = PUBLISHED[(slug(row), a)]
+            name = a.upper() + (f" ({LONG_OPTIONS[a]['preset']})" if LONG_OPTIONS[a] else "")
+            if not runs:
+                lines.append(f"| {row.name} | {name} | 0 | - | {_published(published.at_2m)} "
+                             f"| - | {_published(published.full)} |")
+                continue
+            members = [k[len("return/"):] for k in runs[0][0] if k.startswith("return/")]
+            curves[name] = runs
+            ends = [run[-1]["env_steps"] for run in runs]
+            at_end = _mean_std([final(run, members) for run in runs])
+            if min(ends) < LONG_EPISODES * 25:
+                at_end += f" (at {min(ends) / 1e6:.1f}M)"
+            lines.append(f"| {row.name} | {name} | {len(runs)} | "
+                         f"{_mean_std([final(run, members, 2_000_000) for run in runs])} | "
+                         f"{_published(published.at_2m)} | {at_end} | "
+                         f"{_published(published.full)} |")
+        if curves:
+            names = [k[len("return/"):] for k in next(iter(curves.values()))[0][0]
+                     if k.startswith("return/")]
+            draw_curves(os.path.join(LONG_DOCS, slug(row)), row, groups(names), curves,
+                        random_returns(row))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -301,10 +504,14 @@ def main(argv=None) -> int:
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
     run.add_argument("--probe", action="store_true",
                      help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
+    run.add_argument("--long", action="store_true",
+                     help="HARL's budget: MAPPO (--preset harl) and HAPPO to 10M env steps "
+                          "on the cooperative scenarios instead of the table")
     sub.add_parser("report", help="write docs/results/family/README.md and the plots")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run_all(args.jobs, args.algos, args.seeds, args.only, args.engine, args.probe)
+        run_all(args.jobs, args.algos, args.seeds, args.only, args.engine, args.probe,
+                args.long)
     else:
         report()
     return 0

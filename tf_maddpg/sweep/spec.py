@@ -198,11 +198,15 @@ class SweepSpec:
                      index)
 
     def field(self, trial: Trial, name: str):
-        """A config field of the trial: its value in the sweep, else the algorithm's default."""
+        """A config field of the trial: its value in the sweep, else its preset's, else the
+        algorithm's default."""
         values = self.config_values(trial)
         if name in values:
             return values[name]
         cls = ALGORITHMS[self.algorithm_of(trial).algo].config_class
+        preset = cls.presets.get(values.get("preset"), {})
+        if name in preset:
+            return preset[name]
         return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
     def cells(self) -> List[Trial]:
@@ -414,6 +418,12 @@ def _options(raw, where: str, spaces: bool) -> Dict[str, object]:
         if name in ("seed", "algo"):
             raise SpecError(f"{where}: {key} is not an option here; give "
                             + ("seeds: [...]" if name == "seed" else "algorithms: [...]"))
+        if name == "preset":
+            if not isinstance(value, str):
+                raise SpecError(f"{where}: preset: {value!r}; give one preset's name, e.g. "
+                                "preset: harl")
+            out[name] = value
+            continue
         if name not in every:
             raise SpecError(f"{where}: unknown option {key!r}"
                             f"{_did_you_mean(name, sorted(every | set(ALIASES)))}"
@@ -473,8 +483,17 @@ def _check_space(name: str, value) -> None:
 
 
 def _check_fields(options: dict, algos: Sequence[str], where: str) -> None:
-    """Every option is a field of every algorithm it applies to."""
+    """Every option is a field (a preset: a preset) of every algorithm it applies to."""
+    if "preset" in options:
+        missing = [a for a in algos if options["preset"] not in ALGORITHMS[a].config_class.presets]
+        if missing:
+            raise SpecError(f"{where}: algo {', '.join(missing)} has no preset "
+                            f"{options['preset']!r} (presets: "
+                            + "; ".join(f"{a} {', '.join(ALGORITHMS[a].config_class.presets) or 'none'}"
+                                        for a in missing) + ")")
     for name in options:
+        if name == "preset":
+            continue
         missing = [a for a in algos if name not in field_names(ALGORITHMS[a].config_class)]
         if missing:
             owners = [a for a in ALGORITHMS if name in field_names(ALGORITHMS[a].config_class)]
