@@ -236,3 +236,31 @@ def test_matd3_options_need_algo_matd3(capsys, tmp_path):
     assert config_from(str(config), {}).target_noise == 0.3
     with pytest.raises(CommandError, match="algo maddpg has no field target_noise"):
         config_from(str(config), {}, "maddpg")
+
+
+def test_preset_gives_a_published_configuration_and_refuses_an_unknown_one(capsys, tmp_path):
+    config = config_from(None, {"seed": 2}, "mappo", "harl")
+    assert (config.epochs, config.hidden_sizes, config.num_envs, config.seed) == (
+        5, (128, 128), 160, 2)
+    status, _, err = run(capsys, "train", "simple_spread_v3", "--algo", "mappo", "--preset",
+                         "hral", "--out", str(tmp_path / "x"))
+    assert status == 2 and "--preset hral: algo mappo has no such preset (its presets: harl)" in err
+    assert not (tmp_path / "x").exists()
+    status, _, err = run(capsys, "train", "--resume", str(tmp_path), "--preset", "harl")
+    assert status == 2 and "--preset" in err and "resuming" in err
+
+
+def test_a_sweep_file_takes_a_preset_and_names_an_unknown_one():
+    from tf_maddpg.algorithms.registry import config_from_dict
+    from tf_maddpg.sweep import parse_spec
+    from tf_maddpg.sweep.spec import SpecError
+
+    spec = parse_spec({"scenarios": ["simple_spread_v3"], "seeds": [0],
+                       "algorithms": [{"algo": "mappo", "options": {"preset": "harl"}}],
+                       "options": {"episodes": 320, "eval_interval": 160}})
+    (trial,) = spec.grid()
+    config = config_from_dict(spec.config_values(trial))
+    assert (config.epochs, config.eval_interval, spec.field(trial, "num_envs")) == (5, 160, 160)
+    with pytest.raises(SpecError, match="algo ippo has no preset 'harl'"):
+        parse_spec({"scenarios": ["simple_spread_v3"], "seeds": [0],
+                    "algorithms": [{"algo": "ippo", "options": {"preset": "harl"}}]})

@@ -87,3 +87,36 @@ def test_a_field_newer_than_a_runs_checkpoint_counts_as_its_default():
     assert changed_fields(saved, given, defaults) == []
     assert changed_fields(saved, {**given, "agent": "gru"}, defaults) == ["agent"]
     assert changed_fields(saved, given) == ["agent", "rnn_hidden_dim"]  # no defaults: refused
+
+
+def test_presets_are_published_configurations_under_the_given_fields():
+    from tf_maddpg.algorithms.ippo.config import IPPOConfig
+    from tf_maddpg.algorithms.mappo.config import MAPPOConfig
+
+    harl = MAPPOConfig.harl()
+    assert (harl.actor_lr, harl.critic_lr, harl.epochs, harl.hidden_sizes, harl.num_envs) == (
+        5e-4, 5e-4, 5, (128, 128), 160)
+    assert harl.team_critic and harl.hidden_norm and harl.team_reward == "sum"
+    assert MAPPOConfig.harl(epochs=7).epochs == 7  # overrides win
+    assert config_from_dict({"algo": "mappo", "preset": "harl", "seed": 3}) == harl.replace(seed=3)
+    assert MADDPGConfig.from_preset("original") == MADDPGConfig.original()
+    with pytest.raises(ValueError, match=r"algo ippo has no preset 'harl' \(its presets: none\)"):
+        IPPOConfig.from_preset("harl")
+    with pytest.raises(ValueError, match=r"algo mappo has no preset 'x' \(its presets: harl\)"):
+        config_from_dict({"algo": "mappo", "preset": "x"})
+
+
+def test_a_saved_config_that_predates_a_field_keeps_the_behaviour_it_was_trained_with():
+    """A MAPPO or HAPPO run saved before the PPO family matched its named configurations
+    had no hidden LayerNorms, its agents' own rewards, ValueNorm moved once per rollout
+    and (HAPPO) a critic per agent: read back, its config says so, not today's defaults."""
+    from tf_maddpg.algorithms.happo.config import HAPPOConfig
+    from tf_maddpg.algorithms.mappo.config import MAPPOConfig
+
+    for cls in (MAPPOConfig, HAPPOConfig):
+        old = {k: v for k, v in cls().to_dict().items()
+               if k not in ("hidden_norm", "team_reward", "value_norm_update", "team_critic")}
+        saved = config_from_dict(old, saved=True)
+        assert (saved.hidden_norm, saved.team_reward, saved.value_norm_update,
+                saved.team_critic) == (False, "own", "rollout", False)
+        assert config_from_dict(old) == cls()  # a new config file: today's defaults
