@@ -20,12 +20,11 @@ stopped ones. MADDPG and MATD3 act in 16 environments at once (``--num-envs
 the seeds) against env steps and against wall-clock seconds, and writes the
 table into ``docs/results/family/README.md`` between its markers.
 
-``--long`` trains HARL's budget instead: MAPPO with HARL's settings (``--preset
-harl``) and HAPPO (HARL's by default) to 10M env steps on the three cooperative
-scenarios, 3 seeds, into ``runs/family10m/``; a HAPPO run starts from the
-table's finished 2M run of its seed (copied, then resumed: the same run). The
-report compares both, at 2M and at 10M, with HARL's published curves
-(``PUBLISHED``).
+``--long`` trains HARL's budget instead: MAPPO and HAPPO with their defaults to
+10M env steps on the three cooperative scenarios, 3 seeds, into
+``runs/family10m/``; each run starts from the table's finished 2M run of its
+seed (copied, then resumed: the same run as one never stopped). The report
+compares both, at 2M and at 10M, with HARL's published curves (``PUBLISHED``).
 
 ``--probe`` trains the discount probe instead: IQL and VDN with gamma 0.9 (their
 default now, 0.99 in the table) on the three cooperative scenarios, 3 seeds,
@@ -86,13 +85,14 @@ PROBE_STEPS = (480_000, 960_000)  # where the two discounts are compared
 PROBE_MARKERS = ("<!-- gamma table: start -->", "<!-- gamma table: end -->")
 
 
-# HARL's budget: 10M env steps, MAPPO with HARL's settings and HAPPO (HARL's defaults).
+# HARL's budget: 10M env steps, MAPPO and HAPPO with their defaults.
 LONG_DIR = os.path.join("runs", "family10m")
 LONG_DOCS = os.path.join(DOCS_DIR, "10M")
 LONG_ROWS = ROWS[:3]
 LONG_EPISODES = 400_000
-LONG_OPTIONS = {"mappo": {"preset": "harl"}, "happo": {}}
-"""The long runs' settings on top of the table's command line: the published ones."""
+LONG_OPTIONS = {"mappo": {}, "happo": {}}
+"""The long runs' settings on top of the table's command line (none: the defaults, so
+that each continues the table's 2M run of its seed)."""
 LONG_MARKERS = ("<!-- long table: start -->", "<!-- long table: end -->")
 
 
@@ -193,7 +193,7 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False)
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
     ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
     the discount probe's runs into PROBE_DIR instead; ``long``: the 10M runs into
-    LONG_DIR (a HAPPO run starts from its finished 2M run in RUNS_DIR, copied)."""
+    LONG_DIR (each starts from its finished 2M run in RUNS_DIR, copied)."""
     from tf_maddpg.sweep import parse_spec, run_sweep
     from tf_maddpg.sweep.run import default_engine
 
@@ -204,8 +204,9 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False)
         chosen = [a for a in algos if a in LONG_OPTIONS]
         for row in LONG_ROWS:
             for seed in seeds:
-                if "happo" in chosen and (not only or slug(row) in only):
-                    start_from_table(row, "happo", seed)
+                for a in chosen:
+                    if not only or slug(row) in only:
+                        start_from_table(row, a, seed)
         spec = sweep_file(chosen, seeds, only, LONG_ROWS, LONG_EPISODES, LONG_OPTIONS)
     else:
         spec = sweep_file(algos, seeds, only)

@@ -1,29 +1,39 @@
-"""HAPPO's settings: HARL's tuned MPE configuration
-(PKU-MARL/HARL, tuned_configs/pettingzoo_mpe/*/happo/config.json, the same for
-simple_spread, simple_speaker_listener and simple_reference): learning rates
-5e-4, 5 epochs, one minibatch, hidden layers of 128 with LayerNorms, 20
-threads x 200 steps per update (160 episodes of 25 steps here), no parameter
-sharing, and HARL's one critic: every agent gets the team's summed reward and
-one V(s) of the global state gives the one advantage that every agent's
-surrogate uses (``on_policy_ha_runner``); the rest as the PPO family's
-defaults (clip 0.2, GAE 0.95, gamma 0.99, entropy 0.01, Huber 10, value
-normalisation at every minibatch, gradient norm 10).
+"""HAPPO's settings: HARL's algorithm (PKU-MARL/HARL, ``on_policy_ha_runner``) with
+the PPO family's optimisation settings, and HARL's tuned MPE settings as the preset
+``harl``.
 
-On a competitive scenario each team (``teams``: adversary_* against agent_*)
-has its own critic and advantage, and the product of ratios runs within the
-team: HAPPO's argument holds for each team's joint advantage.
+HARL's algorithm: no parameter sharing, a random order of the agents at every
+update, and one critic: every agent gets the team's summed reward and one V(s)
+of the global state gives the one advantage that every agent's surrogate uses,
+the joint advantage HAPPO's argument is made for. On a competitive scenario
+each team (``teams``: adversary_* against agent_*) has its own critic and
+advantage, and the product of ratios runs within the team.
+
+The settings are the PPO family's defaults (the MAPPO repository's: 128
+environments per rollout, 10 epochs of one minibatch, lr 7e-4, hidden layers
+of 64 with LayerNorms, value normalisation at every minibatch, clip 0.2, GAE
+0.95, gamma 0.99, entropy 0.01, Huber 10, gradient norm 10), not HARL's
+tuned ones (``--preset harl``: lr 5e-4, 5 epochs, hidden layers of 128, 160
+episodes per update; tuned_configs/pettingzoo_mpe/*/happo/config.json). The
+reason, measured on simple_spread (seed 0, 2M env steps, mean return per agent;
+docs/results/family/README.md, "Why our on-policy runs trail HARL's curves"):
+HARL's settings reach -16.7 on mpe2 against about -11.9 on HARL's curve, yet
+-9.7 on mpe2's scenario with the original MPE's order of integration
+(examples/legacy_physics.py), where HARL's curves were made: the algorithm is
+HARL's, and mpe2's physics, where an action moves its agent from the next step
+on, learns slower with them. These settings reach -12.3 at 1.76M on mpe2.
 
 ``team_critic=False`` (with ``team_reward='own'``) is the per-agent variant
 this library had before: each agent's own critic, reward and advantage, the
 ratios' product over all agents. HAPPO's sequential update is derived for one
-joint advantage, and the variant trails HARL's HAPPO (simple_spread at 2M env
-steps: -17.1 per agent against about -11.9); it is kept so that runs made with
-it still load, resume and export."""
+joint advantage, and the variant trailed (simple_spread at 2M env steps: -17.1
+per agent); it is kept so that runs made with it still load, resume and
+export."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Dict, Tuple
+from typing import ClassVar, Dict
 
 from tf_maddpg.algorithms.ppo.config import PPOConfig
 from tf_maddpg.config import require
@@ -31,25 +41,17 @@ from tf_maddpg.config import require
 
 @dataclasses.dataclass(frozen=True)
 class HAPPOConfig(PPOConfig):
-    """Hyperparameters of HAPPO: per-agent critics of the global state, no sharing."""
+    """Hyperparameters of HAPPO: a V(s) critic per team, one actor per agent."""
 
     algo: ClassVar[str] = "happo"
     critic_input: ClassVar[str] = "state"
 
-    num_envs: int = 160
-    """Environments per rollout (HARL's 20 threads x 200 steps = 160 x 25 steps)."""
-    eval_interval: int = 1_600
-    """Evaluate every this many training episodes (10 updates)."""
-    checkpoint_interval: int = 16_000
-    """Save a checkpoint every this many episodes (and at the end)."""
-    actor_lr: float = 5e-4
-    """Adam learning rate of every actor."""
-    critic_lr: float = 5e-4
-    """Adam learning rate of every critic."""
-    epochs: int = 5
-    """Passes over each rollout, for each actor in turn and for the critics."""
-    hidden_sizes: Tuple[int, ...] = (128, 128)
-    """Hidden layer widths (ReLU) of every actor and critic."""
+    presets: ClassVar[Dict[str, Dict[str, object]]] = {"harl": dict(
+        actor_lr=5e-4, critic_lr=5e-4, epochs=5, hidden_sizes=(128, 128), num_envs=160,
+        eval_interval=1_600, checkpoint_interval=16_000)}
+    """``harl``: HARL's tuned MPE HAPPO settings (lr 5e-4, 5 epochs, hidden layers
+    of 128, 20 threads x 200 steps = 160 episodes of 25 steps per update)."""
+
     share_parameters: bool = False
     """HAPPO's agents never share parameters (True is refused)."""
     team_critic: bool = True

@@ -17,11 +17,14 @@ spread script runs the recurrent rMAPPO; the MAPPO paper reports both), ReLU
 bootstrapped at the 25-step truncation (the repository does not), and mpe2's
 scenarios (no self-collision, landmarks not scaled by 0.8; see FAMILY.md).
 
-Presets (``--preset``, ``from_preset``): ``harl`` on MAPPO is HARL's tuned
-MPE configuration (PKU-MARL/HARL, ``tuned_configs/pettingzoo_mpe/*/mappo``):
-lr 5e-4, 5 epochs, hidden layers of 128, 20 threads x 200 steps (160 episodes
-of 25 steps) per update, one V(s) critic. HAPPO's defaults are HARL's
-(``tf_maddpg/algorithms/happo/config.py``).
+Presets (``--preset``, ``from_preset``): ``harl`` on MAPPO and HAPPO is HARL's
+tuned MPE configuration (PKU-MARL/HARL, ``tuned_configs/pettingzoo_mpe/``): lr
+5e-4, 5 epochs, hidden layers of 128, 20 threads x 200 steps (160 episodes of
+25 steps) per update (MAPPO: one V(s) critic). On mpe2 it learns slower than
+these defaults (simple_spread, 2M env steps: MAPPO -14.1 with the defaults; HARL's
+MAPPO settings -17.0 at 2.6M); on mpe2's scenarios with the original MPE's order
+of integration, where HARL's curves were made, HARL's HAPPO settings run ahead of
+HARL's own curve (``tf_maddpg/algorithms/happo/config.py``).
 
 A rollout is one lockstep round of the loop: ``num_envs`` episodes of
 ``episode_length`` steps, so the MAPPO repository's 128 threads x 25 steps is
