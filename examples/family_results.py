@@ -95,6 +95,22 @@ LONG_OPTIONS = {"mappo": {}, "happo": {}}
 that each continues the table's 2M run of its seed)."""
 LONG_MARKERS = ("<!-- long table: start -->", "<!-- long table: end -->")
 
+# The physics experiment: the same configuration on mpe2 and on mpe2's scenarios with the
+# original MPE's order of integration (examples/legacy_physics.py), beside HARL's curves.
+PHYSICS_DIR = os.path.join("runs", "physics")
+PHYSICS_DOCS = os.path.join(DOCS_DIR, "physics")
+PHYSICS_MARKERS = ("<!-- physics table: start -->", "<!-- physics table: end -->")
+PHYSICS_STEPS = (1_000_000, 2_000_000, 4_000_000, 10_000_000)
+PHYSICS_RUNS = [
+    # (row, algo, preset, physics): physics "mpe2" or "original"
+    (ROWS[0], "happo", "harl", "original"),
+    (ROWS[0], "happo", "harl", "mpe2"),
+    (ROWS[0], "happo", None, "mpe2"),
+    (ROWS[0], "mappo", "harl", "mpe2"),
+    (ROWS[0], "mappo", None, "mpe2"),
+]
+"""Each run of the experiment, seed 0, HARL's budget (PHYSICS_STEPS: where it is read)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Published:
@@ -446,9 +462,62 @@ def report() -> None:
                   + f", on all {len(ROWS)} scenarios.")
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
-    for markers, text in ((LONG_MARKERS, long_report()), (PROBE_MARKERS, probe_report())):
+    for markers, text in ((LONG_MARKERS, long_report()), (PHYSICS_MARKERS, physics_report()),
+                          (PROBE_MARKERS, probe_report())):
         write_between(os.path.join(DOCS_DIR, "README.md"), markers, text)
         print(text)
+
+
+def physics_dir(row: Row, algo: str, preset: Optional[str], physics: str) -> str:
+    """The experiment run's folder: ``runs/physics/SCENARIO/ALGO[-PRESET]-PHYSICS/seed0``;
+    the defaults on mpe2 are the long run of seed 0."""
+    if preset is None and physics == "mpe2":
+        return long_dir(row, algo, 0)
+    name = "-".join([algo] + ([preset] if preset else []) + [physics])
+    return os.path.join(PHYSICS_DIR, slug(row), name, "seed0")
+
+
+def physics_command(row: Row, algo: str, preset: Optional[str], physics: str) -> List[str]:
+    """The experiment run's command line: the table's, to 10M env steps, with the preset;
+    the original order through examples/legacy_physics.py."""
+    argv = command(row, algo, 0)[2:]
+    argv[argv.index("--episodes") + 1] = str(LONG_EPISODES)
+    argv[argv.index("--out") + 1] = physics_dir(row, algo, preset, physics)
+    argv += ["--preset", preset] if preset else []
+    if physics == "original":
+        return ["python", "examples/legacy_physics.py", *argv]
+    return ["tf-maddpg", "train", *argv]
+
+
+def physics_report() -> str:
+    """The experiment's table: each run's final return (the mean of the LAST evaluations up
+    to each of PHYSICS_STEPS, per agent) beside HARL's curve, converted (mpe2's order)
+    and with the order's cost left out (the original order, as HARL ran)."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    steps = " | ".join(f"{n / 1e6:g}M" for n in PHYSICS_STEPS)
+    lines = [f"| scenario | run (seed 0) | integration order | {steps} |",
+             "|---|---|---|" + "---:|" * len(PHYSICS_STEPS)]
+    for row, algo, preset, physics in PHYSICS_RUNS:
+        folder = physics_dir(row, algo, preset, physics)
+        kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
+                if folder.startswith(LONG_DIR) else
+                os.path.join(PHYSICS_DOCS, os.path.relpath(folder, PHYSICS_DIR)))
+        source = folder if os.path.exists(os.path.join(folder, "metrics.csv")) else kept
+        name = f"{algo.upper()}, " + (f"HARL's settings (--preset {preset})" if preset
+                                     else "our defaults")
+        order = "mpe2's" if physics == "mpe2" else "the original MPE's"
+        if not os.path.exists(os.path.join(source, "metrics.csv")):
+            lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(
+                "-" for _ in PHYSICS_STEPS) + " |")
+            continue
+        copy_run(source, kept)
+        run = read_metrics(os.path.join(source, "metrics.csv"))
+        members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
+        cells = [f"{final(run, members, n):.2f}" if run[-1]["env_steps"] >= n else "-"
+                 for n in PHYSICS_STEPS]
+        lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def long_report() -> str:

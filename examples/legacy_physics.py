@@ -14,8 +14,8 @@ measures what it costs *learning*, by training the same configuration on the
 batched mpe2 with ``BatchedWorld.step`` replaced by the old order (velocity:
 damping, forces, speed limit; then position).
 
-Every option of ``tf-maddpg train`` works (``--help``); the backend is always
-the batched one, and the run folder gets a ``physics.txt`` that says how it
+Every option of ``tf-maddpg train`` works (``--help``; ``--resume`` continues
+such a run with this physics); the backend is always the batched one, and the run folder gets a ``physics.txt`` that says how it
 was made (its returns compare with HARL's unconverted-for-order figures, not
 with mpe2 runs).
 """
@@ -60,8 +60,10 @@ def main(argv) -> int:
     from tf_maddpg.cli import main as cli
 
     BatchedWorld.step = legacy_step
-    code = cli(["train", *argv, "--env-backend", "batched"])
-    out = argv[argv.index("--out") + 1] if "--out" in argv else None
+    resume = "--resume" in argv  # the run's own config.json names the batched backend
+    code = cli(["train", *argv] + ([] if resume else ["--env-backend", "batched"]))
+    flag = "--resume" if resume else "--out"
+    out = argv[argv.index(flag) + 1] if flag in argv else None
     if code == 0 and out and os.path.isdir(out):
         with open(os.path.join(out, "physics.txt"), "w") as f:
             f.write(NOTE)
