@@ -25,6 +25,9 @@ import numpy as np
 from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
 
 SIDES = ("tf", "torch")
+OUTPUTS = ("compare.md", "compare.png") + SIDES
+"""What a comparison writes in its folder (``tf-maddpg compare`` replaces it only with
+``--overwrite``)."""
 SIDE_NAMES = {"tf": "tf_maddpg (TensorFlow)", "torch": "PyTorch reference"}
 LAST_EVALUATIONS = 5
 """The final return of a run is the mean of its last this-many evaluations."""

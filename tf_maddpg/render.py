@@ -128,17 +128,21 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float =
 
     Raises:
       ValueError: ``frames`` is empty or ``fps`` is not positive.
+      OSError: the file could not be written (``path`` is left as it was).
     """
     if not frames:
         raise ValueError("save_gif needs at least one frame")
     if not fps > 0:
         raise ValueError(f"fps={fps} is invalid: expected a number > 0")
+    from tf_maddpg.runs.atomic import replacing
+
     images = [Image.fromarray(np.asarray(frame, np.uint8)) for frame in frames]
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
-                   duration=round(1000 / fps), loop=0)
+    with replacing(os.fspath(path)) as temporary:  # a full disk leaves no half-written GIF
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=round(1000 / fps), loop=0)
     return os.fspath(path)
 
 

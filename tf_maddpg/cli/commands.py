@@ -21,6 +21,7 @@ from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_tex
                                     _show, _worker_message)
 from tf_maddpg.cli.startup import load_tensorflow
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
+from tf_maddpg.signals import EXIT_STATUS
 
 _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps")
 
@@ -129,10 +130,13 @@ def _train(args, parser) -> int:
         if "environment worker" not in str(error):
             raise
         raise CommandError(_worker_message(str(error))) from None
-    except KeyboardInterrupt:
-        return 130
     if result.interrupted:
-        return 130
+        stopped = result.stopped_by or "Ctrl-C"
+        if args.quiet:  # the run said nothing; the stop is said in one line
+            print(f"tf-maddpg train: stopped by {stopped} at episode {result.episodes}, "
+                  f"checkpoint saved; continue with: tf-maddpg train --resume {out_dir}",
+                  file=sys.stderr)
+        return EXIT_STATUS[stopped]
     if warnings:
         said = []
         if result.num_updates == 0 and any(w.startswith("no update") for w in warnings):
@@ -149,7 +153,7 @@ def _evaluate(args, parser) -> int:
     if (args.render_episodes is not None or args.fps is not None) and not args.render:
         raise BadInput("--render-episodes and --fps set the GIF: give --render GIF too")
     if args.render:
-        _check_output_file(args.render, "--render")
+        _check_output_file(args.render, "--render", (".gif",))
     info = _read_run(args.run_dir)
     config = info.config
     episodes = args.episodes or config.eval_episodes
@@ -184,9 +188,15 @@ def _evaluate(args, parser) -> int:
     if args.render:
         from tf_maddpg.render import record_gif
 
-        gif_returns = record_gif(policy, info.scenario, args.render,
-                                 max_steps=config.episode_length, fps=args.fps or 10.0,
-                                 env_kwargs=info.env_kwargs, seeds=gif_seeds)
+        from tf_maddpg.runs.atomic import write_failure
+
+        try:
+            gif_returns = record_gif(policy, info.scenario, args.render,
+                                     max_steps=config.episode_length, fps=args.fps or 10.0,
+                                     env_kwargs=info.env_kwargs, seeds=gif_seeds)
+        except OSError as error:
+            raise CommandError(f"cannot write --render {args.render}: {write_failure(error)}; "
+                               "free some space, or give another path") from None
         label = (f"one episode, seed {gif_seeds[0]}" if count == 1 else
                  f"{count} episodes, seeds {', '.join(map(str, gif_seeds))}")
         mean = gif_returns.mean(axis=0)
@@ -196,14 +206,27 @@ def _evaluate(args, parser) -> int:
 
 
 def _export(args, parser) -> int:
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise BadInput(f"--out {args.out} is a file; export writes a folder (one SavedModel "
+    from tf_maddpg.runs.folder import looks_like_run
+
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise BadInput(f"--out {out} is a file; export writes a folder (one SavedModel "
                        "per agent and metadata.json): give a folder name")
-    _check_writable_folder(args.out, "--out")
+    if looks_like_run(out):
+        raise BadInput(f"--out {out} is a run folder; export writes a folder of its own (one "
+                       "SavedModel per agent and metadata.json): give a new folder, e.g. "
+                       f"{os.path.join(os.path.dirname(os.path.normpath(out)) or '.', 'exported')}")
+    _check_writable_folder(out, "--out", create=False)
+    if os.path.isdir(out) and os.listdir(out) and not _is_export(out):
+        raise BadInput(f"--out {out} holds files that are not an export of tf-maddpg, which "
+                       "export would replace; give a new or empty folder")
     info = _read_run(args.run_dir, need_scenario=False)
     load_tensorflow()
+    import tensorflow as tf
+
     from tf_maddpg.export import export_actors
     from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.runs.atomic import replacing, write_failure
     from tf_maddpg.runs.folder import ACTORS_DIR
 
     try:
@@ -211,14 +234,28 @@ def _export(args, parser) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
     try:
-        paths = export_actors(actors, info.specs, args.out, scenario=info.scenario,
-                              env_kwargs=info.env_kwargs)
-    except OSError as error:
-        raise CommandError(f"cannot write {error.filename or args.out}: "
-                           f"{error.strerror or error}") from None
-    for spec, path in zip(info.specs, paths):
-        print(f"{spec.name}: {path}")
+        # Written beside --out, then renamed into its place: a failed export leaves --out as
+        # it was (or absent), and a new export replaces an earlier one whole.
+        with replacing(os.path.normpath(out)) as temporary:
+            export_actors(actors, info.specs, temporary, scenario=info.scenario,
+                          env_kwargs=info.env_kwargs)
+    except (OSError, tf.errors.OpError) as error:
+        raise CommandError(f"cannot write --out {out}: {write_failure(error)}; nothing was "
+                           "exported (free some space, or give another folder)") from None
+    for spec in info.specs:
+        print(f"{spec.name}: {os.path.join(out, spec.name)}")
     return 0
+
+
+def _is_export(path: str) -> bool:
+    """Whether ``path`` holds an earlier export (its metadata.json names the format)."""
+    import json
+
+    try:
+        with open(os.path.join(path, "metadata.json")) as f:
+            return str(json.load(f).get("format", "")).startswith("tf_maddpg.exported_actors")
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _plot(args, parser) -> int:
@@ -307,6 +344,12 @@ def _compare(args, parser) -> int:
     except ValueError as error:
         raise BadInput(f"{args.env} cannot run with these --env-arg options: mpe2 fails with "
                        f"{error}") from None
+    from tf_maddpg.compare import OUTPUTS
+
+    present = [name for name in OUTPUTS if os.path.exists(os.path.join(args.out, name))]
+    if present and not args.overwrite:
+        raise BadInput(f"--out {args.out} holds a comparison already ({', '.join(present)}); "
+                       "give another --out, or --overwrite to replace it")
     _check_writable_folder(args.out, "--out")
     load_tensorflow()
     try:
@@ -325,8 +368,6 @@ def _compare(args, parser) -> int:
                             command=command_line)
     except (ImportError, RayConnectError) as error:
         raise CommandError(str(error)) from None
-    except KeyboardInterrupt:
-        return 130
     with open(os.path.join(args.out, "compare.md")) as f:
         print(f.read())
     print(f"wrote {os.path.join(args.out, 'compare.png')} and compare.md "

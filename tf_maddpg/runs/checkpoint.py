@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.runs.atomic import remove, replacing
+from tf_maddpg.runs.atomic import remove, replacing, write_failure
 
 
 class CheckpointError(RuntimeError):
@@ -152,7 +152,7 @@ class TrainingCheckpoint:
             prefix = self.manager.save(checkpoint_number=number)
         except (OSError, tf.errors.OpError) as error:
             self._remove_unfinished(number)
-            reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[0]
+            reason = write_failure(error)
             raise CheckpointError(f"could not write the checkpoint of episode {number} in "
                                   f"{self.directory}: {reason}") from None
         self._remove_stale()

@@ -99,6 +99,12 @@ def holds_run(run_dir: str) -> bool:
     return any(os.path.lexists(os.path.join(run_dir, f)) for f in RUN_CONTENTS)
 
 
+def looks_like_run(path: str) -> bool:
+    """Whether ``path`` is a run folder: it has a run.json, a config.json or checkpoints/."""
+    return any(os.path.exists(os.path.join(path, name))
+               for name in (RUN_FILE, CONFIG_FILE, CHECKPOINT_DIR))
+
+
 def is_tf_maddpg_run(run_dir: str) -> bool:
     """Whether ``run_dir``'s run.json was written by tf_maddpg."""
     try:

@@ -47,7 +47,8 @@ class TrainingResult:
       num_updates: updates done.
       eval_s, update_s: the parts of ``wall_s`` spent evaluating and updating.
       first_update_s: the first update's part of ``update_s`` (mostly tracing).
-      interrupted: the run stopped early on Ctrl-C (after saving a checkpoint).
+      interrupted: the run stopped early on Ctrl-C or SIGTERM (after saving a checkpoint).
+      stopped_by: what stopped it early, ``"Ctrl-C"`` or ``"SIGTERM"`` (``""`` if nothing).
     """
 
     learner: object
@@ -61,6 +62,7 @@ class TrainingResult:
     update_s: float = 0.0
     first_update_s: float = 0.0
     interrupted: bool = False
+    stopped_by: str = ""
 
     @property
     def env_steps_per_s(self) -> float:
@@ -219,7 +221,8 @@ class TrainingSession:
         Raises:
           FloatingPointError: a loss became NaN or infinite (the message says
             which checkpoint is kept).
-          KeyboardInterrupt: a second Ctrl-C (the last checkpoint is kept).
+          KeyboardInterrupt: a second Ctrl-C, or ``Terminated`` for a second SIGTERM
+            (the message says which checkpoint is kept).
         """
         progress = self.progress
         self._session_start = time.perf_counter()
@@ -235,9 +238,8 @@ class TrainingSession:
         except (OSError, CheckpointError) as error:  # a full disk, a folder gone read-only
             reason = error if isinstance(error, CheckpointError) else _describe(error)
             raise RunWriteError(f"{reason}. {self._kept_checkpoint()}") from None
-        except KeyboardInterrupt:
-            self.log.say(f"stopped at once: {self._kept_checkpoint()}")
-            raise
+        except KeyboardInterrupt as error:
+            raise type(error)(f"stopped at once. {self._kept_checkpoint()}") from None
         finally:
             self.log.close_bar()
             self.updater.close()  # an update in flight ends before anything else
@@ -255,7 +257,7 @@ class TrainingSession:
         p = self.progress
         return TrainingResult(self.learner, self.policy, self.history, p.env_steps, p.wall_s,
                               p.episode, p.num_updates, p.eval_s, p.update_s, p.first_update_s,
-                              self.stop.requested)
+                              self.stop.requested, self.stop.signal_name)
 
     def evaluate(self, rate: float) -> Dict[str, float]:
         """Greedy returns on the run's evaluation set; logs and returns the metrics row."""
