@@ -74,6 +74,9 @@ def load_tensorflow():
 
             gpus = tf.config.list_physical_devices("GPU")  # cuInit and its messages, now
             failed = False
+        except KeyboardInterrupt:  # Ctrl-C while loading: the stop is the only line
+            failed = False
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
