@@ -655,3 +655,48 @@ def test_an_export_replaces_an_earlier_one_whole(capsys, run_dir, tmp_path):
 def test_a_negative_number_is_a_value(capsys, value):
     check_error(cli(capsys, "train", "simple_v3", "--actor-lr", value), 2,
                 f"--actor-lr {float(value)} is invalid: expected a finite float in (0, inf)")
+
+
+def test_resume_on_a_file(capsys, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    check_error(cli(capsys, "train", "--resume", tmp_path / "a_file"), 1,
+                f"{tmp_path / 'a_file'} is a file, not a run folder")
+
+
+@pytest.mark.case("sensible")
+@pytest.mark.parametrize("deleted", [["config.json"], ["run.json"], ["config.json", "run.json"]])
+def test_resume_after_config_or_run_json_was_deleted(capsys, run_dir, tmp_path, deleted):
+    """A checkpoint keeps the configuration and run.json: the run resumes, and the files
+    are written back (as metrics.csv is)."""
+    copy = copy_run(run_dir, tmp_path)
+    originals = {name: json.loads((copy / name).read_text()) for name in deleted}
+    for name in deleted:
+        (copy / name).unlink()
+    got, out, err = cli(capsys, "evaluate", copy, "--episodes", "1")
+    assert got == 0, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg evaluate: warning: {copy / name} is missing; read from the newest "
+        f"checkpoint in {copy / 'checkpoints'} (train --resume writes it back)"
+        for name in ("run.json", "config.json") if name in deleted]
+    got, out, err = cli(capsys, "train", "--resume", copy, "--episodes", "6", "--quiet")
+    assert got == 0, err
+    for name in deleted:
+        assert json.loads((copy / name).read_text()) == (
+            {**originals[name], "num_episodes": 6} if name == "config.json" else originals[name])
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("config.json", "[1, 2]", "config.json is damaged (TypeError: it holds a list, not a "
+                              "mapping); delete it, and it is read from the newest checkpoint"),
+    ("config.json", '{"gamma": 0.9', "config.json is damaged (JSONDecodeError: "),
+    ("run.json", '{"scenario": "simple_spread_v3"', "run.json is damaged (JSONDecodeError: "),
+    ("run.json", '{"scenario": "simple_spread_v3"}', "run.json is damaged (KeyError: 'agents')"),
+    ("config.json", '{"gamma": "high"}', "config.json is damaged ("),
+])
+def test_a_damaged_config_or_run_json_is_named(capsys, run_dir, tmp_path, name, content,
+                                               fragment):
+    copy = copy_run(run_dir, tmp_path)
+    (copy / name).write_text(content)
+    for command in (["evaluate", copy, "--episodes", "1"], ["train", "--resume", copy,
+                                                            "--episodes", "6"]):
+        check_error(cli(capsys, *command), 1, f"{copy / fragment.split(' ')[0]}", fragment)

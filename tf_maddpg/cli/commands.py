@@ -17,7 +17,7 @@ from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   env_kwargs_from, export_pending, run_episode,
                                   short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text, _reason,
+from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text,
                                     _show, _worker_message)
 from tf_maddpg.cli.startup import load_tensorflow
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
@@ -28,7 +28,7 @@ _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff
 
 def _train(args, parser) -> int:
     from tf_maddpg.envs.mpe import known_scenarios
-    from tf_maddpg.runs.folder import RunFolderError, read_run
+    from tf_maddpg.runs.folder import RunFolderError
 
     options = _config_options(args)
     if args.resume:
@@ -44,13 +44,7 @@ def _train(args, parser) -> int:
         if extra:
             raise BadInput(f"only --episodes and --env-workers may change when resuming; "
                            f"remove {', '.join(_flag(e) for e in extra)}")
-        try:
-            info = read_run(args.resume)
-        except RunFolderError as error:
-            raise CommandError(_cli_words(str(error))) from None
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            raise CommandError(f"{args.resume} holds a damaged run.json or config.json "
-                               f"({_reason(error)})") from None
+        info = _read_run(args.resume, need_scenario=False)
         if info.scenario is None:
             raise CommandError(f"{args.resume} was trained on an environment given in Python; "
                                "resume it with tf_maddpg.train(..., resume=True)")

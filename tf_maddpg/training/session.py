@@ -122,6 +122,7 @@ class TrainingSession:
         self.history: List[Dict[str, float]] = []
         self.checkpoint = None
         self.saved_episode = None
+        self.scenario_name, self.env_kwargs = None, {}  # run.json's, once begun
         if out_dir:
             self.checkpoint = TrainingCheckpoint(
                 os.path.join(out_dir, folder.CHECKPOINT_DIR), self.learner, self.policy,
@@ -152,6 +153,7 @@ class TrainingSession:
     def start(self, scenario_name: Optional[str], env_kwargs: Optional[dict]) -> None:
         """A fresh run: clears what an earlier run left in the folder (``--overwrite``,
         only now that this run has started), writes config.json and run.json."""
+        self.scenario_name, self.env_kwargs = scenario_name, env_kwargs
         if self.out_dir:
             folder.clear_run(self.out_dir)
             folder.remove_debris(self.out_dir)
@@ -161,7 +163,8 @@ class TrainingSession:
 
     def restore(self) -> None:
         """A resumed run: restores the newest readable checkpoint, then rebuilds the side
-        files (metrics.csv, returns.png, config.json, run.json) from it.
+        files (metrics.csv, returns.png, config.json, run.json) from it (a deleted
+        config.json or run.json too).
 
         Raises:
           RunFolderError: config.json was edited since the checkpoint was written.
@@ -180,7 +183,8 @@ class TrainingSession:
                 f"{os.path.join(self.out_dir, folder.CONFIG_FILE)} differs from the "
                 f"configuration the run was trained with: {', '.join(changed)}; put those "
                 "values back to resume it, or start a new run to change them")
-        info = folder.read_run(self.out_dir)
+        info = folder.read_run(self.out_dir)  # a deleted one: from the checkpoint
+        self.scenario_name, self.env_kwargs = info.scenario, info.env_kwargs
         folder.write_run_files(self.out_dir, info.scenario, info.env_kwargs, self.env.specs,
                                self.config)
         self.log.open(history=self.history)
@@ -283,7 +287,9 @@ class TrainingSession:
     def save_checkpoint(self) -> None:
         """A checkpoint of everything, and the actors' .keras files beside it."""
         self.updater.wait()
-        self.checkpoint.save(self.progress, self.history, self.config.to_dict())
+        self.checkpoint.save(self.progress, self.history, self.config.to_dict(),
+                             folder.run_record(self.scenario_name, self.env_kwargs,
+                                               self.env.specs))
         with replacing_files_in(os.path.join(self.out_dir, folder.ACTORS_DIR)) as temporary:
             save_actors(self.learner.actors, self.env.specs, temporary)
         self.saved_episode = self.progress.episode
