@@ -700,3 +700,26 @@ def test_a_damaged_config_or_run_json_is_named(capsys, run_dir, tmp_path, name, 
     for command in (["evaluate", copy, "--episodes", "1"], ["train", "--resume", copy,
                                                             "--episodes", "6"]):
         check_error(cli(capsys, *command), 1, f"{copy / fragment.split(' ')[0]}", fragment)
+
+
+@pytest.fixture(scope="module")
+def mappo_run(tmp_path_factory):
+    """A 4-episode MAPPO run (shared parameters: its actors have tf_maddpg's layers)."""
+    out = tmp_path_factory.mktemp("catalogue_mappo") / "mappo"
+    status = main(["train", "simple_spread_v3", "--env-arg", "N=2", "--algo", "mappo",
+                   "--episodes", "4", "--num-envs", "2", "--eval-interval", "2",
+                   "--eval-episodes", "1", "--checkpoint-interval", "2", "--episode-length",
+                   "10", "--hidden-sizes", "16", "--epochs", "1", "--quiet", "--out", str(out)])
+    assert status == 0
+    return out
+
+
+@pytest.mark.case("sensible")
+@pytest.mark.parametrize("imports", ["import tf_maddpg, keras", "import keras, tf_maddpg"])
+def test_on_policy_keras_actors_load_after_importing_tf_maddpg(mappo_run, imports):
+    script = (f"{imports}\nmodel = keras.models.load_model({str(mappo_run)!r} + "
+              "'/actors/agent_0.keras')\nprint(model.name)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "actor_agent_0"
