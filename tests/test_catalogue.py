@@ -723,3 +723,25 @@ def test_on_policy_keras_actors_load_after_importing_tf_maddpg(mappo_run, import
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "actor_agent_0"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["simple_spread_v3", "--env-arg", "N=1000000000"],
+     "--env-arg N=1000000000: simple_spread_v3 would store about 12,000,000,008,000,000,000 "
+     "values per transition, so the replay buffer of --buffer-size"),
+    (["simple_spread_v3", "--env-arg", "N=300", "--algo", "mappo"],
+     "--env-arg N=300: simple_spread_v3 would store about 1,082,400 values per transition, so "
+     "a rollout of --num-envs 128 x --episode-length 25 steps seen by every agent's critic"),
+    (["simple_tag_v3", "--env-arg", "num_good=100000"], "--env-arg num_good=100000: "),
+])
+def test_a_scenario_too_large_for_memory_is_refused_before_it_is_built(capsys, monkeypatch,
+                                                                        argv, fragment):
+    """As --buffer-size 1e20 is: with the memory it would need, before mpe2 builds it."""
+    from tf_maddpg.cli import commands
+
+    def never(*args, **kwargs):
+        raise AssertionError("silent: the scenario was built")
+
+    monkeypatch.setattr(commands, "check_scenario", never)
+    check_error(cli(capsys, "train", *argv), 2, fragment, "more than half of this machine's",
+                "give a smaller")

@@ -228,6 +228,79 @@ def short_run_warnings(config: RunConfig) -> List[str]:
     return warnings
 
 
+def check_scenario_size(scenario: str, env_kwargs: dict, config: RunConfig) -> None:
+    """Refuses scenario counts (``--env-arg N=1000000000``) whose run would not fit in
+    memory, before the scenario is built (mpe2 would build it for minutes, then fail).
+
+    A stored transition's width grows with a count as a quadratic (each of N agents
+    observes the others), the number of agents linearly; both are measured at the
+    count's default and the next two values and extrapolated to the value asked. The
+    run keeps the rows of its replay buffer, or of a rollout (num_envs x
+    episode_length), which an on-policy update passes through every agent's
+    centralised critic: rows x width (x agents) x 4 bytes must fit in half of this
+    machine's memory, as ``--buffer-size`` must fit in it.
+
+    Raises:
+      BadInput: the estimate exceeds half of the machine's memory (the message
+        gives the largest count that fits).
+    """
+    from tf_maddpg.envs.mpe import scenario_options
+    from tf_maddpg.storage.replay import format_bytes, physical_memory
+
+    physical = physical_memory()
+    defaults = scenario_options(scenario)
+    large = {k: v for k, v in env_kwargs.items()
+             if isinstance(defaults.get(k), int) and not isinstance(defaults.get(k), bool)
+             and isinstance(v, int) and v > 2 * defaults[k] + 4}
+    if physical is None or not large:
+        return
+    rows = getattr(config, "buffer_size", None)
+    replay = rows is not None
+    what = (f"the replay buffer of --buffer-size {rows}" if replay else
+            f"a rollout of --num-envs {config.num_envs} x --episode-length "
+            f"{config.episode_length} steps seen by every agent's critic")
+    rows = rows if replay else config.num_envs * config.episode_length
+    for key, value in large.items():
+        width, agents = _sizes_of_count(scenario, {**env_kwargs, **{k: defaults[k] for k in large}},
+                                        key, defaults[key])
+
+        def needed(count):
+            return width(count) * (1 if replay else agents(count)) * rows * 4
+
+        if needed(value) > physical // 2:
+            fits = defaults[key]
+            while needed(fits + 1) <= physical // 2:
+                fits += 1
+            raise BadInput(f"--env-arg {key}={value}: {scenario} would store about "
+                           f"{width(value):,} values per transition, so {what} would need "
+                           f"{format_bytes(needed(value))}, more than half of this machine's "
+                           f"{format_bytes(physical)}; give a smaller {key} (at most about "
+                           f"{fits})")
+
+
+def _sizes_of_count(scenario: str, env_kwargs: dict, key: str, start: int):
+    """A stored transition's width (``TransitionLayout``) and the number of agents, as
+    functions of the count ``key``, from the scenario built with ``start``, ``start + 1``
+    and ``start + 2``."""
+    from tf_maddpg.envs.mpe import make_env
+    from tf_maddpg.storage.replay import TransitionLayout
+
+    widths, agents = [], []
+    for count in (start, start + 1, start + 2):
+        env = make_env(scenario, **{**env_kwargs, key: count})
+        try:
+            widths.append(TransitionLayout(env.specs).width)
+            agents.append(len(env.specs))
+        finally:
+            env.close()
+
+    def fitted(values):
+        first, second = values[1] - values[0], values[2] - 2 * values[1] + values[0]
+        return lambda x: (values[0] + first * (x - start)
+                          + second * (x - start) * (x - start - 1) // 2)
+    return fitted(widths), fitted(agents)
+
+
 def _check_buffer_memory(config: RunConfig, specs) -> None:
     size = getattr(config, "buffer_size", None)
     if size is None:

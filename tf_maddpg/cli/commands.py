@@ -13,7 +13,8 @@ from typing import Optional
 from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   _check_run_scenario, _check_writable_folder,
                                   _config_message, _config_options, _load_run_policy,
-                                  _read_run, check_scenario, config_from, default_run_dir,
+                                  _read_run, check_scenario, check_scenario_size, config_from,
+                                  default_run_dir,
                                   env_kwargs_from, export_pending, run_episode,
                                   short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
@@ -81,6 +82,7 @@ def _train(args, parser) -> int:
         config = config_from(args.config, options, args.algo)
         env_kwargs = env_kwargs_from(args.env_args, args.env)
         scenario = args.env
+        check_scenario_size(scenario, env_kwargs, config)
         try:
             specs = check_scenario(scenario, env_kwargs, config.episode_length)
         except ValueError as error:
@@ -333,6 +335,7 @@ def _compare(args, parser) -> int:
     if config.algo != "maddpg":
         raise BadInput(f"compare trains the PyTorch reference, which is MADDPG; --config asks "
                        f"for algo {config.algo}")
+    check_scenario_size(args.env, env_kwargs, config)
     try:
         check_scenario(args.env, env_kwargs, config.episode_length)
     except ValueError as error:
