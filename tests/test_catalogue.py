@@ -745,3 +745,25 @@ def test_a_scenario_too_large_for_memory_is_refused_before_it_is_built(capsys, m
     monkeypatch.setattr(commands, "check_scenario", never)
     check_error(cli(capsys, "train", *argv), 2, fragment, "more than half of this machine's",
                 "give a smaller")
+
+
+@pytest.mark.case("sensible")
+def test_plot_of_two_algorithms_draws_them_apart(capsys, monkeypatch, run_dir, mappo_run,
+                                                  tmp_path):
+    """MADDPG's and MAPPO's runs are not seeds of one run: each algorithm its own curves."""
+    from tf_maddpg.runs import plots
+
+    drawn = {}
+    plot_groups = plots.plot_groups
+
+    def spy(groups, path, **kwargs):
+        drawn.update({label: len(runs) for label, runs in groups.items()})
+        plot_groups(groups, path, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_groups", spy)
+    got, out, err = cli(capsys, "plot", run_dir, mappo_run, run_dir, "--out", tmp_path / "p.png")
+    assert got == 0, err
+    assert drawn == {"maddpg": 2, "mappo": 1}
+    assert (f"note: the runs are of different algorithms (maddpg: {run_dir}, {run_dir}; mappo: "
+            f"{mappo_run}): each is drawn as its own curves, not averaged with the others") in out
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -285,17 +285,28 @@ def _plot(args, parser) -> int:
                            + "; ".join(f"{d}: {', '.join(k[7:] for k in a)}"
                                        for d, a in zip(args.run_dirs, agents))
                            + "): plot runs of one scenario together")
-    title = args.title or _plot_title(infos, len(runs))
+    groups = _run_groups(infos)
+    title = args.title or (_plot_title(infos, len(runs)) if len(groups) == 1 else
+                           "mean and min-max band over the runs of each")
 
-    from tf_maddpg.runs.plots import common_length, plot_returns, plot_returns_over_seeds
+    from tf_maddpg.runs.plots import (common_length, plot_groups, plot_returns,
+                                      plot_returns_over_seeds)
 
     try:
-        if len(runs) == 1:
+        if len(groups) > 1:  # different algorithms or scenarios are not seeds of one run
+            plot_groups({label: [runs[k] for k in members] for label, members in groups.items()},
+                        args.out, title=title)
+        elif len(runs) == 1:
             plot_returns(runs[0], args.out, title=title)
         else:
             plot_returns_over_seeds(runs, args.out, title=title)
     except OSError as error:
         raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+    if len(groups) > 1:
+        print("note: the runs are of different " + " or ".join(_group_kinds(infos)) + " ("
+              + "; ".join(f"{label}: {', '.join(args.run_dirs[k] for k in members)}"
+                          for label, members in groups.items())
+              + "): each is drawn as its own curves, not averaged with the others")
     if len(runs) > 1:
         length = common_length(runs)
         if any(len(rows) != length for rows in runs):
@@ -305,8 +316,39 @@ def _plot(args, parser) -> int:
                               for d, rows in zip(args.run_dirs, runs))
                   + f"); the curves stop at episode {last}, the last evaluation of every run")
     print(f"wrote {args.out}"
-          + (f" (mean of {len(runs)} runs with a min-max band)" if len(runs) > 1 else ""))
+          + (f" ({len(groups)} groups of runs, each its mean with a min-max band)"
+             if len(groups) > 1 else
+             f" (mean of {len(runs)} runs with a min-max band)" if len(runs) > 1 else ""))
     return 0
+
+
+def _run_groups(infos) -> dict:
+    """The runs that are seeds of one experiment (the same algorithm, scenario and options,
+    as far as their run.json and config.json say): label -> run indices, in order."""
+    kinds = _group_kinds(infos)
+    if not kinds:
+        return {"": list(range(len(infos)))}
+    groups = {}
+    for k, info in enumerate(infos):
+        if info is None:
+            label = "unknown run"
+        else:
+            parts = {"scenarios": f"{info.scenario}{_options_text(info.env_kwargs)}",
+                     "algorithms": info.config.algo}
+            label = ", ".join(parts[kind] for kind in kinds)
+        groups.setdefault(label, []).append(k)
+    return groups
+
+
+def _group_kinds(infos) -> list:
+    """What differs between the runs: "algorithms", "scenarios" (or their options)."""
+    known = [i for i in infos if i is not None]
+    kinds = []
+    if len({(i.scenario, repr(sorted(i.env_kwargs.items()))) for i in known}) > 1:
+        kinds.append("scenarios")
+    if len({i.config.algo for i in known}) > 1:
+        kinds.append("algorithms")
+    return kinds
 
 
 def _plot_title(infos, count: int) -> Optional[str]:
