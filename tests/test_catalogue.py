@@ -767,3 +767,29 @@ def test_plot_of_two_algorithms_draws_them_apart(capsys, monkeypatch, run_dir, m
     assert (f"note: the runs are of different algorithms (maddpg: {run_dir}, {run_dir}; mappo: "
             f"{mappo_run}): each is drawn as its own curves, not averaged with the others") in out
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --- Near misses --------------------------------------------------------------------------------
+
+def test_a_damaged_checkpoint_is_one_warning_line(capsys, run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    (data,) = (copy / "checkpoints").glob("ckpt-4.data-*")
+    data.write_bytes(data.read_bytes()[:100])
+    got, _, err = cli(capsys, "train", "--resume", copy, "--episodes", "6", "--quiet")
+    assert got == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"tf-maddpg train: warning: checkpoint {copy}/checkpoints/ckpt-4 "
+                               "could not be restored (")
+    assert lines[0].endswith("); falling back to the previous one")
+
+
+def test_a_full_disk_leads_with_the_reason_and_the_kept_checkpoint(capsys, mappo_run,
+                                                                   small_disk):
+    """MAPPO keeps no replay buffer: TensorFlow's own save meets the full disk."""
+    copy = copy_run(mappo_run, small_disk)
+    fill(small_disk)
+    got, _, err = cli(capsys, "train", "--resume", copy, "--episodes", "8", "--quiet")
+    check_error((got, "", err), 1, "No space left on device",
+                f"The last good checkpoint (episode 4) is kept in {copy}/checkpoints.")
+    assert "[Op:" not in err and "_temp" not in err and "tempstate" not in err, err

@@ -266,8 +266,11 @@ class RunLock:
             os.close(fd)
             raise RunFolderError(f"{self.run_dir} is in use by another tf-maddpg process "
                                  f"(pid {holder}); wait for it to end or stop it") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:  # the holder's pid, for the message of a second process; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
         self._fd = fd
         return self
 
