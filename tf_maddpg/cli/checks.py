@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_ALL_FIELDS, _cli_words, _describe_specs, _flag, _reason,
-                                    _show, _show_options)
+from tf_maddpg.cli.messages import (_ALIASES, _ALL_FIELDS, _cli_words, _describe_specs,
+                                    _flag, _reason, _show, _show_options)
 from tf_maddpg.config import RunConfig
 
 
@@ -94,9 +94,14 @@ def _read_config_file(path: str) -> dict:
         raise BadInput(f"--config {path} must hold a mapping of config fields, "
                        f"not a {type(data).__name__}")
     known = set(_ALL_FIELDS) | {"algo"}
+    aliases = {flag[2:].replace("-", "_"): field for field, flags in _ALIASES.items()
+               for flag in flags}  # episodes: as on the command line and in sweep files
     values = {}
     for key, value in data.items():
-        name = str(key).replace("-", "_")
+        name = aliases.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
+        if name in values:
+            raise BadInput(f"--config {path} gives {name} twice ({key!r} and another name "
+                           "for it); keep one")
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -207,7 +212,9 @@ def short_run_warnings(config: RunConfig) -> List[str]:
 
     A run stores at most ``num_episodes * episode_length`` transitions, and
     updates only once ``minimal_size`` are stored; it evaluates every
-    ``eval_interval`` episodes.
+    ``eval_interval`` episodes, so the episodes after the last multiple of it are
+    never evaluated (said when --episodes or --eval-interval is not the algorithm's
+    default).
     """
     warnings = []
     stored = config.num_episodes * config.episode_length
@@ -219,6 +226,17 @@ def short_run_warnings(config: RunConfig) -> List[str]:
             f"steps store at most {stored} transitions, fewer than --minimal-size {minimal} "
             f"needed before the first update; give --episodes {enough} or more, or lower "
             f"--minimal-size (at least --batch-size {config.batch_size})")
+    left = config.num_episodes % config.eval_interval
+    default = type(config)()
+    chosen = (config.num_episodes, config.eval_interval) != (default.num_episodes,
+                                                            default.eval_interval)
+    if config.num_episodes >= config.eval_interval and left and chosen:
+        last = config.num_episodes - left
+        warnings.append(
+            f"the last {left} episodes will not be evaluated: --episodes "
+            f"{config.num_episodes} is not a multiple of --eval-interval "
+            f"{config.eval_interval}, so the last evaluation is at episode {last}; give "
+            f"--episodes {last + config.eval_interval} or {last}")
     if config.num_episodes < config.eval_interval:
         warnings.append(
             f"no evaluation will happen: one is made every --eval-interval "

@@ -104,6 +104,9 @@ def _train(args, parser) -> int:
     warnings = short_run_warnings(config)
     for warning in warnings:
         print(f"tf-maddpg train: warning: {warning}", file=sys.stderr)
+    if args.resume and not args.quiet:  # loading takes seconds: say what is happening
+        print(f"resuming {args.resume} at episode {done} of {config.num_episodes}: loading "
+              "TensorFlow and the checkpoint", flush=True)
 
     tf = load_tensorflow()
     from tf_maddpg.runs.checkpoint import CheckpointError

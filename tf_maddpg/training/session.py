@@ -312,9 +312,12 @@ class TrainingSession:
         return self._wall_before + time.perf_counter() - self._session_start
 
     def _rate(self) -> float:
-        """Training env steps per second in this session, evaluation left out."""
+        """Training env steps per second in this session, evaluation and the session's
+        first update (TensorFlow traces the update's graph in it: seconds, which would
+        weigh on the first rows of a resumed run) left out."""
         p = self.progress
-        seconds = p.wall_s - self._wall_before - (p.eval_s - self._eval_before)
+        seconds = (p.wall_s - self._wall_before - (p.eval_s - self._eval_before)
+                   - self.updater.first_s)
         return (p.env_steps - self._steps_before) / max(seconds, 1e-9)
 
     def _kept_checkpoint(self) -> str:
