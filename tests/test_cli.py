@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_maddpg import MADDPGConfig, MATD3Config
+from tf_maddpg import MADDPGConfig
 from tf_maddpg.algorithms.registry import ALGORITHMS
 from tf_maddpg.cli import CommandError, config_from, main
 
