@@ -328,3 +328,40 @@ def test_a_resumed_run_says_so_at_once_and_its_rate_leaves_out_the_first_update(
         _wall_before=0.0, _eval_before=0.0, _steps_before=0,
         updater=types.SimpleNamespace(first_s=8.0))
     assert TrainingSession._rate(session) == pytest.approx(500.0)
+
+
+def readme_tour():
+    """The `tf-maddpg` lines of README's tour of the command line, in order."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    tour = text.split("## A tour of the command line", 1)[1].split("```bash", 1)[1]
+    return [line.split("  #")[0].strip() for line in tour.split("```", 1)[0].splitlines()
+            if line.startswith("tf-maddpg ")]
+
+
+def test_the_readme_tour_plots_its_seeds_before_resuming_one():
+    lines = readme_tour()
+    plot = next(k for k, line in enumerate(lines) if line.startswith("tf-maddpg plot runs/adv "))
+    resume = next(k for k, line in enumerate(lines) if "--resume runs/adv" in line)
+    assert plot < resume, "the plot of runs/adv* would stop at the episode of the shortest"
+
+
+def test_every_train_line_of_the_readme_tour_runs_without_a_warning():
+    """E.g. the simple_tag line once left its last 136 episodes unevaluated."""
+    from tf_maddpg.cli import build_parser, config_from
+    from tf_maddpg.cli.checks import _config_options
+
+    trains = [line for line in readme_tour() if line.startswith("tf-maddpg train ")
+              and "--resume" not in line]
+    assert len(trains) >= 5
+    for line in trains:
+        args = build_parser().parse_args(line.split()[1:])
+        config = config_from(args.config, _config_options(args), args.algo)
+        assert short_run_warnings(config) == [], line
+
+
+def test_the_readme_states_times_with_their_conditions():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = " ".join(f.read().split())
+    assert "with nothing else running" in text and "start-up" in text
+    assert "busy with other work" in text
