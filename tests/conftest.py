@@ -1,4 +1,4 @@
-"""The catalogue's count: every test marked ``case("clear")`` (a bad input or a fault
+"""What the tests share: ``small_disk`` (a full disk), and the catalogue's count: every test marked ``case("clear")`` (a bad input or a fault
 that must give one clear line) or ``case("sensible")`` (one that must do what a user
 expects) is one case of tests/test_catalogue.py's catalogue, and the run ends with their
 count by outcome:
@@ -11,8 +11,22 @@ their messages with ``lost:``, ``traceback:`` or ``silent:``; any other failure 
 ``unclear``."""
 
 import re
+import subprocess
 
 import pytest
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs, to fill up: a full disk (skipped where it cannot be mounted)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
 
 OUTCOMES = {"clear": "one clear line", "sensible": "handled sensibly"}
 FAILURES = ("lost", "traceback", "silent")
