@@ -14,9 +14,8 @@ from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   _check_run_scenario, _check_writable_folder,
                                   _config_message, _config_options, _load_run_policy,
                                   _read_run, check_scenario, check_scenario_size, config_from,
-                                  default_run_dir,
-                                  env_kwargs_from, export_pending, run_episode,
-                                  short_run_warnings)
+                                  default_run_dir, env_kwargs_from, export_pending,
+                                  run_episode, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text,
                                     _show, _worker_message)
@@ -186,7 +185,6 @@ def _evaluate(args, parser) -> int:
               f"{column.min():>9.2f} {column.max():>9.2f}")
     if args.render:
         from tf_maddpg.render import record_gif
-
         from tf_maddpg.runs.atomic import write_failure
 
         try:
@@ -220,9 +218,7 @@ def _export(args, parser) -> int:
         raise BadInput(f"--out {out} holds files that are not an export of tf-maddpg, which "
                        "export would replace; give a new or empty folder")
     info = _read_run(args.run_dir, need_scenario=False)
-    load_tensorflow()
-    import tensorflow as tf
-
+    tf = load_tensorflow()
     from tf_maddpg.export import export_actors
     from tf_maddpg.runs.actors import load_actors
     from tf_maddpg.runs.atomic import replacing, write_failure

@@ -243,7 +243,7 @@ class TrainingSession:
             reason = error if isinstance(error, CheckpointError) else _describe(error)
             raise RunWriteError(f"{reason}. {self._kept_checkpoint()}") from None
         except KeyboardInterrupt as error:
-            raise type(error)(f"stopped at once. {self._kept_checkpoint()}") from None
+            raise type(error)(self._kept_checkpoint()) from None  # said by whoever catches it
         finally:
             self.log.close_bar()
             self.updater.close()  # an update in flight ends before anything else
