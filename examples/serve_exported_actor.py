@@ -19,9 +19,40 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
-import tensorflow as tf
+
+
+def import_tensorflow_quietly():
+    """TensorFlow without the lines it prints while it loads (oneDNN, CUDA drivers,
+    cuInit): they are kept aside and shown only if the import fails; set
+    TF_CPP_MIN_LOG_LEVEL=0 to see them. (``tf-maddpg`` hides them the same way.)"""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+        import tensorflow
+
+        return tensorflow
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+
+            tensorflow.config.list_physical_devices("GPU")  # the device messages, now
+        except Exception:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tensorflow
+
+
+tf = import_tensorflow_quietly()
 
 
 def load_actors(export_dir, agents):

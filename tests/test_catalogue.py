@@ -1,9 +1,16 @@
-"""The catalogue of bad input: every case gives one clear line and the right exit status.
+"""The catalogue of bad input and faults: every case gives one clear line and the right
+exit status, or does what a user would expect.
 
 Exit status 2: the command line itself is wrong (an option's value, a file or
-folder it names). Exit status 1: a run folder cannot be used. Never a
-traceback. Library cases (non-finite values, wrong shapes) raise one exception
-whose message names the agent and the field.
+folder it names). Exit status 1: a run folder cannot be used. 130: Ctrl-C; 143:
+SIGTERM. Never a traceback, never a file of a run lost. Library cases
+(non-finite values, wrong shapes) raise one exception whose message names the
+agent and the field.
+
+Each test is a case (``case("clear")`` for one clear line, ``case("sensible")``
+for what a user would expect); tests/conftest.py counts them at the end of a run
+(``python -m pytest tests/test_catalogue.py``): lost, tracebacks, silent,
+unclear, one clear line, handled sensibly.
 """
 
 import json
@@ -19,6 +26,8 @@ from pettingzoo import ParallelEnv
 
 from tf_maddpg import AgentSpec, EnvAdapter, ReplayBuffer, make_env
 from tf_maddpg.cli import main
+
+pytestmark = pytest.mark.case("clear")
 
 FAST = ["--episodes", "4", "--eval-interval", "2", "--eval-episodes", "1", "--batch-size", "32",
         "--minimal-size", "32", "--update-interval", "10", "--hidden-sizes", "16",
@@ -38,10 +47,11 @@ def cli(capsys, *argv):
 def check_error(result, status, *fragments):
     """The exit status, every fragment in stderr, one error line, no traceback."""
     got, out, err = result
+    assert "Traceback" not in out + err, f"traceback: {err}"
+    assert got != 0, f"silent: exit status 0 ({out} {err})"
     assert got == status, err
     for fragment in fragments:
         assert fragment in err, err
-    assert "Traceback" not in out + err
     assert len([line for line in err.splitlines() if ": error: " in line]) == 1, err
     if status == 2:
         assert "--help` for the options" in err  # a hint, not the whole usage
@@ -372,3 +382,402 @@ def test_a_failing_command_in_a_real_process_prints_one_line(run_dir, tmp_path):
         f"tf-maddpg evaluate: error: {copy}/actors/agent_1.keras is not a .keras file (a "
         ".keras file is a zip archive; this one is empty): it is damaged or was replaced "
         "(actors are saved with every checkpoint)"]
+
+
+# === Issue 26: the last mile ====================================================================
+#
+# Each case of the issue, as the command that showed it. A file of a run folder that a
+# command overwrote is "lost"; a traceback is "traceback"; a bad input accepted without a
+# word is "silent".
+
+def files_of(folder):
+    """Every file under ``folder`` with its bytes (what a command must not change)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def assert_unchanged(folder, before):
+    after = files_of(folder)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert not changed, f"lost: {folder}: {changed} changed"
+
+
+# --- Lost -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target, fragment", [
+    ("metrics.csv", "--render {run}/metrics.csv: give a file name ending in .gif"),
+    ("returns.gif", None),  # a new name in a run folder is fine
+    ("actors/agent_0.gif", "where it would overwrite the run's own actors"),
+    ("checkpoints/x.gif", "where it would overwrite the run's own checkpoints"),
+])
+def test_evaluate_render_never_overwrites_a_file_of_a_run(capsys, run_dir, tmp_path, target,
+                                                          fragment):
+    copy = copy_run(run_dir, tmp_path)
+    before = files_of(copy)
+    result = cli(capsys, "evaluate", copy, "--episodes", "1", "--render", copy / target)
+    if fragment is None:
+        assert result[0] == 0, result[2]
+        assert (copy / target).read_bytes()[:3] == b"GIF"
+        before[target] = (copy / target).read_bytes()
+    else:
+        check_error(result, 2, fragment.format(run=copy))
+    assert_unchanged(copy, before)
+
+
+def test_render_wants_a_gif(capsys, run_dir, tmp_path):
+    check_error(cli(capsys, "evaluate", run_dir, "--render", tmp_path / "a.png"), 2,
+                f"--render {tmp_path / 'a.png'}: give a file name ending in .gif")
+
+
+@pytest.mark.parametrize("name", ["returns.png", "tensorboard/x.png"])
+def test_plot_out_never_overwrites_a_file_of_a_run(capsys, run_dir, tmp_path, name):
+    copy = copy_run(run_dir, tmp_path)
+    before = files_of(copy)
+    check_error(cli(capsys, "plot", copy, "--out", copy / name), 2,
+                "where it would overwrite the run's own")
+    assert_unchanged(copy, before)
+
+
+@pytest.mark.parametrize("present", ["compare.md", "compare.png", "tf", "torch"])
+def test_compare_into_a_folder_that_holds_a_comparison(capsys, tmp_path, present):
+    out = tmp_path / "cmp"
+    (out / "tf" / "seed0").mkdir(parents=True)
+    (out / present).mkdir(exist_ok=True) if present in ("tf", "torch") else \
+        (out / present).write_text("an earlier comparison")
+    before = files_of(out)
+    check_error(cli(capsys, "compare", "simple_v3", "--out", out, "--episodes", "2"), 2,
+                f"--out {out} holds a comparison already (", "--overwrite to replace it")
+    assert_unchanged(out, before)
+
+
+# --- Tracebacks -------------------------------------------------------------------------------
+
+def interrupt(kind):
+    from tf_maddpg.signals import Terminated
+
+    def stop(*args, **kwargs):
+        raise Terminated() if kind == "SIGTERM" else KeyboardInterrupt()
+    return stop
+
+
+@pytest.mark.parametrize("kind, status", [("Ctrl-C", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize("command", ["train", "evaluate", "export"])
+def test_ctrl_c_or_sigterm_before_a_command_starts_its_work(capsys, monkeypatch, run_dir,
+                                                           tmp_path, kind, status, command):
+    """Ctrl-C while TensorFlow loads (the first seconds of every command): one line."""
+    from tf_maddpg.cli import commands
+
+    monkeypatch.setattr(commands, "load_tensorflow", interrupt(kind))
+    argv = {"train": ["train", "simple_v3", *FAST, "--out", tmp_path / "new"],
+            "evaluate": ["evaluate", run_dir, "--episodes", "1"],
+            "export": ["export", run_dir, "--out", tmp_path / "exported"]}[command]
+    got, out, err = cli(capsys, *argv)
+    assert "Traceback" not in out + err, f"traceback: {err}"
+    assert got == status and err.strip().splitlines() == [
+        f"tf-maddpg {command}: stopped by {kind}"], err
+
+
+def test_ctrl_c_in_the_middle_of_evaluate(capsys, monkeypatch, run_dir):
+    import tf_maddpg.training.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "play_episodes", interrupt("Ctrl-C"))
+    got, out, err = cli(capsys, "evaluate", run_dir, "--episodes", "1")
+    assert "Traceback" not in out + err, f"traceback: {err}"
+    assert got == 130 and err.strip().splitlines() == ["tf-maddpg evaluate: stopped by Ctrl-C"]
+
+
+@pytest.mark.parametrize("signum, status, name", [(2, 130, "Ctrl-C"), (15, 143, "SIGTERM")])
+def test_a_signal_in_the_first_seconds_of_a_real_train(tmp_path, signum, status, name):
+    """The signal comes while the process loads TensorFlow (or, on a fast machine, while
+    it trains: then the run stops after its episode with a checkpoint): one line."""
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tf_maddpg", "train", "simple_spread_v3", "--env-arg", "N=2",
+         *FAST, "--episodes", "400", "--quiet", "--threads", "1", "--out", tmp_path / "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=300)
+    assert "Traceback" not in out + err, f"traceback: {err}"
+    lines = err.strip().splitlines()
+    assert process.returncode == status, err
+    assert len(lines) == 1 and lines[0].startswith(f"tf-maddpg train: stopped by {name}"), err
+
+
+def test_sigterm_during_training_saves_a_checkpoint_and_exits_143(capsys, monkeypatch, tmp_path):
+    """SIGTERM (a timeout, docker stop, Slurm) is Ctrl-C: the episode ends, a checkpoint is
+    saved, one line, exit status 143; --resume continues."""
+    import signal
+
+    from tf_maddpg.training.session import TrainingSession
+
+    evaluate = TrainingSession.evaluate
+
+    def evaluate_then_terminate(self, rate):
+        row = evaluate(self, rate)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return row
+
+    monkeypatch.setattr(TrainingSession, "evaluate", evaluate_then_terminate)
+    out = tmp_path / "run"
+    got, _, err = cli(capsys, "train", "simple_spread_v3", "--env-arg", "N=2", *FAST,
+                      "--episodes", "8", "--checkpoint-interval", "8", "--quiet", "--out", out)
+    assert got == 143, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg train: stopped by SIGTERM at episode 2, checkpoint saved; continue with: "
+        f"tf-maddpg train --resume {out}"]
+    assert (out / "checkpoints" / "ckpt-2.index").exists()
+    monkeypatch.undo()
+    got, _, err = cli(capsys, "train", "--resume", out, "--quiet")
+    assert got == 0, err
+
+
+def fill(disk):
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    (disk / "filler").write_bytes(b"\0" * max(free - 1024, 0))
+
+
+def test_render_onto_a_full_disk(capsys, run_dir, small_disk):
+    fill(small_disk)
+    gif = small_disk / "a.gif"
+    check_error(cli(capsys, "evaluate", run_dir, "--episodes", "1", "--render", gif), 1,
+                f"cannot write --render {gif}: No space left on device")
+    assert sorted(os.listdir(small_disk)) == ["filler"]  # no half-written GIF
+
+
+def test_export_onto_a_full_disk_leaves_nothing(capsys, run_dir, small_disk):
+    fill(small_disk)
+    out = small_disk / "exp"
+    check_error(cli(capsys, "export", run_dir, "--out", out), 1,
+                f"cannot write --out {out}: No space left on device; nothing was exported")
+    assert sorted(os.listdir(small_disk)) == ["filler"]  # no empty --out, no debris
+
+
+def test_sweep_report_with_a_truncated_sweep_json(capsys, tmp_path):
+    root = tmp_path / "sweep"
+    root.mkdir()
+    (root / "sweep.yaml").write_text("scenarios: [simple_v3]\nalgorithms: [maddpg]\n"
+                                     "seeds: [0]\noptions: {episodes: 4}\n")
+    (root / "sweep.json").write_text('{"trials": [{"folder": "simple_v3/mad')
+    got, out, err = cli(capsys, "sweep", "--report", root)
+    assert "Traceback" not in out + err, f"traceback: {err}"
+    assert got == 0, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg sweep: warning: {root}/sweep.json is damaged (JSONDecodeError: "
+        "Unterminated string starting at: line 1 column 24 (char 23)); the trials' status is "
+        "read from their run folders, and the next sweep --resume rewrites it"]
+    assert (root / "report.md").exists()
+
+
+TRAIN_SHORT = [sys.executable, "-m", "tf_maddpg", "train", "simple_spread_v3", "--env-arg",
+               "N=2", *FAST, "--threads", "1"]
+
+
+def test_train_with_stdout_closed_finishes_its_run(tmp_path):
+    """`tf-maddpg train ... >&-` (cron, a daemon): the run goes on to its end."""
+    out = tmp_path / "run"
+    done = subprocess.run(" ".join(TRAIN_SHORT + ["--out", str(out), ">&-"]), shell=True,
+                          stderr=subprocess.PIPE, text=True, timeout=300)
+    assert "Traceback" not in done.stderr, f"traceback: {done.stderr}"
+    assert done.returncode == 0, done.stderr
+    assert (out / "saved_model" / "metadata.json").exists()
+    assert len((out / "metrics.csv").read_text().splitlines()) == 3  # the header, 2 rows
+
+
+def test_train_into_a_broken_pipe_finishes_its_run(tmp_path):
+    """`tf-maddpg train ... | head -1`: the reader leaves; the run goes on to its end."""
+    out = tmp_path / "run"
+    process = subprocess.Popen(TRAIN_SHORT + ["--out", str(out)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # the reader is gone before the first line
+    err = process.stderr.read()
+    process.wait(timeout=300)
+    assert "Traceback" not in err, f"traceback: {err}"
+    assert process.returncode == 0, err
+    assert "could not write" not in err
+    assert (out / "saved_model" / "metadata.json").exists()
+
+
+# --- Silently accepted --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where, fragment", [
+    ("{run}", "--out {run} is a run folder; export writes a folder of its own"),
+    ("{run}/checkpoints", "where it would overwrite the run's own checkpoints"),
+    ("{run}/actors", "where it would overwrite the run's own actors"),
+    ("{other}", "--out {other} is a run folder"),
+])
+def test_export_into_a_run_folder_is_refused(capsys, run_dir, tmp_path, where, fragment):
+    run, other = copy_run(run_dir, tmp_path, "run"), copy_run(run_dir, tmp_path, "other")
+    before = {"run": files_of(run), "other": files_of(other)}
+    target = where.format(run=run, other=other)
+    check_error(cli(capsys, "export", run, "--out", target), 2,
+                fragment.format(run=run, other=other))
+    assert_unchanged(run, before["run"])
+    assert_unchanged(other, before["other"])
+
+
+def test_export_into_a_folder_of_other_files_is_refused(capsys, run_dir, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    check_error(cli(capsys, "export", run_dir, "--out", tmp_path / "mine"), 2,
+                "holds files that are not an export of tf-maddpg")
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+
+
+@pytest.mark.case("sensible")
+def test_an_export_replaces_an_earlier_one_whole(capsys, run_dir, tmp_path):
+    """A 2-agent run exported over a 3-agent export: no third agent's folder is left."""
+    out = tmp_path / "exported"
+    assert cli(capsys, "export", run_dir, "--out", out)[0] == 0
+    (out / "agent_2").mkdir()  # as an export of a 3-agent run left it
+    (out / "agent_2" / "saved_model.pb").write_bytes(b"old")
+    got, _, err = cli(capsys, "export", run_dir, "--out", out)
+    assert got == 0, err
+    assert sorted(os.listdir(out)) == ["agent_0", "agent_1", "metadata.json"]
+
+
+# --- Unclear --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["-1e-3", "-.5", "-2"])
+def test_a_negative_number_is_a_value(capsys, value):
+    check_error(cli(capsys, "train", "simple_v3", "--actor-lr", value), 2,
+                f"--actor-lr {float(value)} is invalid: expected a finite float in (0, inf)")
+
+
+def test_resume_on_a_file(capsys, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    check_error(cli(capsys, "train", "--resume", tmp_path / "a_file"), 1,
+                f"{tmp_path / 'a_file'} is a file, not a run folder")
+
+
+@pytest.mark.case("sensible")
+@pytest.mark.parametrize("deleted", [["config.json"], ["run.json"], ["config.json", "run.json"]])
+def test_resume_after_config_or_run_json_was_deleted(capsys, run_dir, tmp_path, deleted):
+    """A checkpoint keeps the configuration and run.json: the run resumes, and the files
+    are written back (as metrics.csv is)."""
+    copy = copy_run(run_dir, tmp_path)
+    originals = {name: json.loads((copy / name).read_text()) for name in deleted}
+    for name in deleted:
+        (copy / name).unlink()
+    got, out, err = cli(capsys, "evaluate", copy, "--episodes", "1")
+    assert got == 0, err
+    assert err.strip().splitlines() == [
+        f"tf-maddpg evaluate: warning: {copy / name} is missing; read from the newest "
+        f"checkpoint in {copy / 'checkpoints'} (train --resume writes it back)"
+        for name in ("run.json", "config.json") if name in deleted]
+    got, out, err = cli(capsys, "train", "--resume", copy, "--episodes", "6", "--quiet")
+    assert got == 0, err
+    for name in deleted:
+        assert json.loads((copy / name).read_text()) == (
+            {**originals[name], "num_episodes": 6} if name == "config.json" else originals[name])
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("config.json", "[1, 2]", "config.json is damaged (TypeError: it holds a list, not a "
+                              "mapping); delete it, and it is read from the newest checkpoint"),
+    ("config.json", '{"gamma": 0.9', "config.json is damaged (JSONDecodeError: "),
+    ("run.json", '{"scenario": "simple_spread_v3"', "run.json is damaged (JSONDecodeError: "),
+    ("run.json", '{"scenario": "simple_spread_v3"}', "run.json is damaged (KeyError: 'agents')"),
+    ("config.json", '{"gamma": "high"}', "config.json is damaged ("),
+])
+def test_a_damaged_config_or_run_json_is_named(capsys, run_dir, tmp_path, name, content,
+                                               fragment):
+    copy = copy_run(run_dir, tmp_path)
+    (copy / name).write_text(content)
+    for command in (["evaluate", copy, "--episodes", "1"], ["train", "--resume", copy,
+                                                            "--episodes", "6"]):
+        check_error(cli(capsys, *command), 1, f"{copy / fragment.split(' ')[0]}", fragment)
+
+
+@pytest.fixture(scope="module")
+def mappo_run(tmp_path_factory):
+    """A 4-episode MAPPO run (shared parameters: its actors have tf_maddpg's layers)."""
+    out = tmp_path_factory.mktemp("catalogue_mappo") / "mappo"
+    status = main(["train", "simple_spread_v3", "--env-arg", "N=2", "--algo", "mappo",
+                   "--episodes", "4", "--num-envs", "2", "--eval-interval", "2",
+                   "--eval-episodes", "1", "--checkpoint-interval", "2", "--episode-length",
+                   "10", "--hidden-sizes", "16", "--epochs", "1", "--quiet", "--out", str(out)])
+    assert status == 0
+    return out
+
+
+@pytest.mark.case("sensible")
+@pytest.mark.parametrize("imports", ["import tf_maddpg, keras", "import keras, tf_maddpg"])
+def test_on_policy_keras_actors_load_after_importing_tf_maddpg(mappo_run, imports):
+    script = (f"{imports}\nmodel = keras.models.load_model({str(mappo_run)!r} + "
+              "'/actors/agent_0.keras')\nprint(model.name)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "actor_agent_0"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["simple_spread_v3", "--env-arg", "N=1000000000"],
+     "--env-arg N=1000000000: simple_spread_v3 would store about 12,000,000,008,000,000,000 "
+     "values per transition, so the replay buffer of --buffer-size"),
+    (["simple_spread_v3", "--env-arg", "N=300", "--algo", "mappo"],
+     "--env-arg N=300: simple_spread_v3 would store about 1,082,400 values per transition, so "
+     "a rollout of --num-envs 128 x --episode-length 25 steps seen by every agent's critic"),
+    (["simple_tag_v3", "--env-arg", "num_good=100000"], "--env-arg num_good=100000: "),
+])
+def test_a_scenario_too_large_for_memory_is_refused_before_it_is_built(capsys, monkeypatch,
+                                                                        argv, fragment):
+    """As --buffer-size 1e20 is: with the memory it would need, before mpe2 builds it."""
+    from tf_maddpg.cli import commands
+
+    def never(*args, **kwargs):
+        raise AssertionError("silent: the scenario was built")
+
+    monkeypatch.setattr(commands, "check_scenario", never)
+    check_error(cli(capsys, "train", *argv), 2, fragment, "more than half of this machine's",
+                "give a smaller")
+
+
+@pytest.mark.case("sensible")
+def test_plot_of_two_algorithms_draws_them_apart(capsys, monkeypatch, run_dir, mappo_run,
+                                                  tmp_path):
+    """MADDPG's and MAPPO's runs are not seeds of one run: each algorithm its own curves."""
+    from tf_maddpg.runs import plots
+
+    drawn = {}
+    plot_groups = plots.plot_groups
+
+    def spy(groups, path, **kwargs):
+        drawn.update({label: len(runs) for label, runs in groups.items()})
+        plot_groups(groups, path, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_groups", spy)
+    got, out, err = cli(capsys, "plot", run_dir, mappo_run, run_dir, "--out", tmp_path / "p.png")
+    assert got == 0, err
+    assert drawn == {"maddpg": 2, "mappo": 1}
+    assert (f"note: the runs are of different algorithms (maddpg: {run_dir}, {run_dir}; mappo: "
+            f"{mappo_run}): each is drawn as its own curves, not averaged with the others") in out
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --- Near misses --------------------------------------------------------------------------------
+
+def test_a_damaged_checkpoint_is_one_warning_line(capsys, run_dir, tmp_path):
+    copy = copy_run(run_dir, tmp_path)
+    (data,) = (copy / "checkpoints").glob("ckpt-4.data-*")
+    data.write_bytes(data.read_bytes()[:100])
+    got, _, err = cli(capsys, "train", "--resume", copy, "--episodes", "6", "--quiet")
+    assert got == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"tf-maddpg train: warning: checkpoint {copy}/checkpoints/ckpt-4 "
+                               "could not be restored (")
+    assert lines[0].endswith("); falling back to the previous one")
+
+
+def test_a_full_disk_leads_with_the_reason_and_the_kept_checkpoint(capsys, mappo_run,
+                                                                   small_disk):
+    """MAPPO keeps no replay buffer: TensorFlow's own save meets the full disk."""
+    copy = copy_run(mappo_run, small_disk)
+    fill(small_disk)
+    got, _, err = cli(capsys, "train", "--resume", copy, "--episodes", "8", "--quiet")
+    check_error((got, "", err), 1, "No space left on device",
+                f"The last good checkpoint (episode 4) is kept in {copy}/checkpoints.")
+    assert "[Op:" not in err and "_temp" not in err and "tempstate" not in err, err

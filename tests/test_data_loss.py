@@ -185,18 +185,6 @@ def test_an_edited_config_json_is_refused_on_resume_naming_the_field(tmp_path):
     assert json.loads(path.read_text())["gamma"] == 0.5  # left for the user to put back
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mount)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 def test_a_full_disk_says_so_in_one_line_and_leaves_no_debris(small_disk):
     config = MADDPGConfig(num_episodes=2, **TINY)
     out = small_disk / "run"

@@ -36,9 +36,12 @@ sys.meta_path.insert(0, _Blocked())
 """
 
 
-def run_without_tf_maddpg(code, *args):
-    """Runs ``code`` in an isolated Python (-I) where tf_maddpg and Keras cannot be imported."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+def run_without_tf_maddpg(code, *args, log_level="2"):
+    """Runs ``code`` in an isolated Python (-I) where tf_maddpg and Keras cannot be imported
+    (``log_level`` None: TF_CPP_MIN_LOG_LEVEL unset, as in a new user's shell)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = log_level
     return subprocess.run([sys.executable, "-I", "-c", BLOCK_TF_MADDPG + code, *args],
                           capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
                           check=False)
@@ -138,8 +141,10 @@ def test_serve_example_plays_simple_adversary_without_tf_maddpg(tmp_path):
     export_actors(actors, specs, tmp_path, "simple_adversary_v3")
     script = os.path.join(ROOT, "examples", "serve_exported_actor.py")
     code = "import runpy; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
-    proc = run_without_tf_maddpg(code, script, str(tmp_path), "--seed", "3", "--max-cycles", "5")
+    proc = run_without_tf_maddpg(code, script, str(tmp_path), "--seed", "3", "--max-cycles", "5",
+                                 log_level=None)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr == ""  # none of TensorFlow's startup lines, as the command line
     printed = dict(line.split(": ") for line in proc.stdout.strip().splitlines())
     assert list(printed) == ["return/adversary_0", "return/agent_0", "return/agent_1"]
     np.testing.assert_allclose([float(v) for v in printed.values()], expected, atol=1e-3)

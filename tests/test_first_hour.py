@@ -3,6 +3,7 @@ say when they are too short, folders that do not collide, plots and GIFs that ex
 themselves, exports that remember their scenario options."""
 
 import contextlib
+import dataclasses
 import csv
 import io
 import json
@@ -140,7 +141,7 @@ def test_a_run_too_short_to_learn_says_so_before_and_after(short_run):
 def test_a_long_enough_run_is_not_warned_about():
     assert short_run_warnings(MADDPGConfig()) == []
     assert short_run_warnings(MADDPGConfig(num_episodes=200, eval_interval=100)) == []
-    warnings = short_run_warnings(MADDPGConfig(num_episodes=150))  # 3750 < 4000 transitions
+    warnings = short_run_warnings(MADDPGConfig(num_episodes=150, eval_interval=50))  # 3750 < 4000
     assert len(warnings) == 1 and "give --episodes 160 or more" in warnings[0]
 
 
@@ -265,3 +266,102 @@ def test_plot_prints_the_cut(capsys, tmp_path):
             f"{tmp_path / 'b'}: episode 20); the curves stop at episode 20") in out
     assert f"wrote {tmp_path / 'p.png'} (mean of 2 runs with a min-max band)" in out
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_episodes_after_the_last_evaluation_are_warned_about():
+    """The README's simple_tag line once trained 5,000 episodes with --eval-interval 256:
+    the last 136 were never evaluated, without a word."""
+    config = MADDPGConfig(num_envs=256, eval_interval=256, checkpoint_interval=1024)
+    assert short_run_warnings(config) == [
+        "the last 136 episodes will not be evaluated: --episodes 5000 is not a multiple of "
+        "--eval-interval 256, so the last evaluation is at episode 4864; give --episodes 5120 "
+        "or 4864"]
+    assert short_run_warnings(config.replace(num_episodes=5120)) == []
+
+
+def test_episodes_in_a_config_file(capsys, tmp_path):
+    """`episodes:` as on the command line and in sweep files (and num_episodes: too)."""
+    from tf_maddpg.cli import config_from
+
+    path = tmp_path / "my.yaml"
+    path.write_text("episodes: 300\neval_interval: 50\n")
+    assert config_from(str(path), {}).num_episodes == 300
+    path.write_text("episodes: 300\nnum_episodes: 200\n")
+    status, _, err = cli(capsys, "train", "simple_v3", "--config", path)
+    assert status == 2 and "gives num_episodes twice" in err
+
+
+def test_train_help_is_short_and_each_algorithm_has_its_own(capsys):
+    from tf_maddpg import ALGORITHMS
+
+    status, out, _ = cli(capsys, "train", "--help")
+    assert status == 0 and len(out.splitlines()) < 130, len(out.splitlines())
+    assert "tf-maddpg train --algo NAME" in out and "--num-minibatches" not in out
+    for name, algorithm in ALGORITHMS.items():
+        status, out, _ = cli(capsys, "train", "--algo", name, "--help")
+        assert status == 0 and f"{name} fields" in out
+        for field in dataclasses.fields(algorithm.config_class):
+            assert "--" + field.name.replace("_", "-") in out, (name, field.name)
+        assert len(out.splitlines()) < 260, (name, len(out.splitlines()))
+    _, out, _ = cli(capsys, "train", "--algo=mappo", "--help")
+    assert "--episodes N, --num-episodes N\n                        Training episodes. " \
+           "(default: 80000)" in out  # the algorithm's own default
+
+
+def test_a_resumed_run_says_so_at_once_and_its_rate_leaves_out_the_first_update(
+        short_run, capsys, tmp_path):
+    import shutil
+    import types
+
+    from tf_maddpg.training.session import TrainingSession
+
+    where, _, _, _ = short_run
+    run = tmp_path / "run"
+    shutil.copytree(where / "runs" / "simple_spread_v3" / "maddpg-N2" / "seed0", run)
+    status, out, err = cli(capsys, "train", "--resume", run, "--episodes", "3")
+    assert status == 0, err
+    assert out.splitlines()[0] == (f"resuming {run} at episode 2 of 3: loading TensorFlow and "
+                                   "the checkpoint")
+    # 1000 env steps in 10 s, 8 of them the session's first update (tracing): 500 steps/s.
+    session = types.SimpleNamespace(
+        progress=types.SimpleNamespace(wall_s=10.0, eval_s=0.0, env_steps=1000),
+        _wall_before=0.0, _eval_before=0.0, _steps_before=0,
+        updater=types.SimpleNamespace(first_s=8.0))
+    assert TrainingSession._rate(session) == pytest.approx(500.0)
+
+
+def readme_tour():
+    """The `tf-maddpg` lines of README's tour of the command line, in order."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    tour = text.split("## A tour of the command line", 1)[1].split("```bash", 1)[1]
+    return [line.split("  #")[0].strip() for line in tour.split("```", 1)[0].splitlines()
+            if line.startswith("tf-maddpg ")]
+
+
+def test_the_readme_tour_plots_its_seeds_before_resuming_one():
+    lines = readme_tour()
+    plot = next(k for k, line in enumerate(lines) if line.startswith("tf-maddpg plot runs/adv "))
+    resume = next(k for k, line in enumerate(lines) if "--resume runs/adv" in line)
+    assert plot < resume, "the plot of runs/adv* would stop at the episode of the shortest"
+
+
+def test_every_train_line_of_the_readme_tour_runs_without_a_warning():
+    """E.g. the simple_tag line once left its last 136 episodes unevaluated."""
+    from tf_maddpg.cli import build_parser, config_from
+    from tf_maddpg.cli.checks import _config_options
+
+    trains = [line for line in readme_tour() if line.startswith("tf-maddpg train ")
+              and "--resume" not in line]
+    assert len(trains) >= 5
+    for line in trains:
+        args = build_parser().parse_args(line.split()[1:])
+        config = config_from(args.config, _config_options(args), args.algo)
+        assert short_run_warnings(config) == [], line
+
+
+def test_the_readme_states_times_with_their_conditions():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = " ".join(f.read().split())
+    assert "with nothing else running" in text and "start-up" in text
+    assert "busy with other work" in text

@@ -131,3 +131,34 @@ def test_a_policy_for_other_agents_is_rejected(tmp_path):
     other.close()
     with pytest.raises(ValueError, match="the policy acts for"):
         record_gif(untrained_policy(specs), "simple_adversary_v3", tmp_path / "x.gif")
+
+
+def test_labels_never_run_together_and_sit_by_their_own_circle():
+    """Three agents nearly on one spot (as adversary_0 and agent_1 often are) and two
+    landmarks: every entity's name has its own box, beside its own circle or joined to it
+    by a line, inside the frame and clear of the legend; the legend names the colours."""
+    from tf_maddpg.render import _font, _legend_box, _touches, label_boxes, legend_entries
+
+    entities = (_Entity("adversary_0", 0.075, (170, 70, 70), True),
+                _Entity("agent_0", 0.05, (70, 70, 170), True),
+                _Entity("agent_1", 0.05, (70, 70, 170), True),
+                _Entity("landmark 0", 0.08, (30, 30, 30), False),
+                _Entity("landmark 1", 0.08, (30, 130, 30), False))
+    circles = [(350.0, 350.0, 15.0), (352.0, 351.0, 10.0), (349.0, 353.0, 10.0),
+               (100.0, 600.0, 16.0), (650.0, 100.0, 16.0)]
+    font = _font(14)
+    legend = legend_entries(entities)
+    assert [kind for kind, _ in legend] == ["adversary", "agent", "landmark", "landmark"]
+    from PIL import Image, ImageDraw
+
+    reserved = _legend_box(legend, font, 700, ImageDraw.Draw(Image.new("RGB", (1, 1))))
+    boxes = label_boxes(entities, circles, font, 700, reserved=[reserved])
+    assert sorted(k for k, _ in boxes) == [0, 1, 2, 3, 4]  # landmarks are labelled too
+    for n, (k, box) in enumerate(boxes):
+        assert 0 <= box[0] and box[2] <= 700 and 0 <= box[1] and box[3] <= 700
+        for other in [b for _, b in boxes[:n]] + [reserved]:
+            assert not (box[0] < other[2] and other[0] < box[2] and box[1] < other[3]
+                        and other[1] < box[3]), (entities[k].name, box, other)
+    first = dict(boxes)
+    assert _touches(first[0], circles[0])  # the first agent's label right by its circle
+    assert _touches(first[3], circles[3]) and _touches(first[4], circles[4])

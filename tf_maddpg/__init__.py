@@ -4,9 +4,17 @@ for PettingZoo environments.
 The public names below are imported on first use, so that a process that
 needs only the environments (a ``VecEnv`` worker) or the command line's
 parser does not load TensorFlow.
+
+Importing tf_maddpg is enough for ``keras.models.load_model`` to read a run's
+``actors/*.keras`` of every algorithm: our Keras layers (``tf_maddpg.networks``)
+register themselves as soon as Keras is imported, before or after tf_maddpg.
 """
 
+import contextlib
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
@@ -56,3 +64,35 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + __all__)
+
+
+def _register_layers():
+    with contextlib.suppress(ImportError):  # Keras without TensorFlow: nothing to register
+        importlib.import_module("tf_maddpg.networks")
+
+
+class _RegisterLayersWithKeras(importlib.abc.MetaPathFinder):
+    """Imports ``tf_maddpg.networks`` (whose layers register themselves with Keras) right
+    after ``keras`` is imported, so that no TensorFlow is loaded before it is needed."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            _register_layers()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    _register_layers()
+elif not any(isinstance(f, _RegisterLayersWithKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterLayersWithKeras())

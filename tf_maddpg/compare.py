@@ -25,6 +25,9 @@ import numpy as np
 from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
 
 SIDES = ("tf", "torch")
+OUTPUTS = ("compare.md", "compare.png") + SIDES
+"""What a comparison writes in its folder (``tf-maddpg compare`` replaces it only with
+``--overwrite``)."""
 SIDE_NAMES = {"tf": "tf_maddpg (TensorFlow)", "torch": "PyTorch reference"}
 LAST_EVALUATIONS = 5
 """The final return of a run is the mean of its last this-many evaluations."""
@@ -190,26 +193,14 @@ def _run_on_ray(tasks, jobs: int, address: Optional[str],
 def write_plot(summaries: Sequence[RunSummary], names: Sequence[str], path: str,
                title: str = "") -> None:
     """compare.png: one panel per agent; each side's mean over seeds with a min-max band."""
-    from tf_maddpg.runs.plots import draw_mean_and_band, plt
+    from tf_maddpg.runs.plots import plot_groups
 
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.8), squeeze=False)
-    colors = {"tf": "tab:orange", "torch": "tab:blue"}
-    for ax, name in zip(axes[0], names):
-        for side in SIDES:
-            runs = [s.history for s in summaries if s.side == side]
-            if runs:
-                draw_mean_and_band(ax, runs, f"return/{name}", color=colors[side],
-                                   label=f"{SIDE_NAMES[side]} ({len(runs)} seeds)")
-        ax.set_title(name)
-        ax.set_xlabel("training episode")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("greedy evaluation return")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{title}: mean and min-max band over seeds")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    groups = {SIDE_NAMES[side]: [s.history for s in summaries if s.side == side]
+              for side in SIDES}
+    plot_groups({label: runs for label, runs in groups.items() if runs}, path,
+                title=f"{title}: mean and min-max band over seeds",
+                colors={SIDE_NAMES["tf"]: "tab:orange", SIDE_NAMES["torch"]: "tab:blue"},
+                ylabel="greedy evaluation return")
 
 
 def write_report(summaries: Sequence[RunSummary], names: Sequence[str], path: str,

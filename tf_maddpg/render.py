@@ -4,14 +4,16 @@ An mpe2 scenario is drawn here, from its world's entity positions, with a
 fixed camera: the view covers every position the episode reaches (computed
 once the episode is over), so that nothing is clipped at the edges and the
 picture does not re-zoom from frame to frame as mpe2's own ``render()`` does.
-Every agent is labelled with its name, and a caption gives the episode, its
-seed and the step. Other environments are drawn by their own ``render()``
-(made with ``render_mode="rgb_array"``).
+A caption gives the episode, its seed and the step; every entity is labelled
+with its name beside its own circle (labels never overlap), and a legend at the
+bottom left names the colours. Other environments are drawn by their own
+``render()`` (made with ``render_mode="rgb_array"``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import NamedTuple, Optional
 
@@ -93,25 +95,108 @@ def draw_frames(snapshots: Sequence[tuple], caption: str = "",
     for step, (entities, positions) in enumerate(snapshots):
         image = Image.new("RGB", (size, size), (255, 255, 255))
         draw = ImageDraw.Draw(image)
+        circles = [(*_to_pixels(p, centre, scale, size), max(e.size * scale, 2.0))
+                   for e, p in zip(entities, positions)]
         # Landmarks first, agents on top of them.
-        order = sorted(range(len(entities)), key=lambda k: entities[k].is_agent)
-        for k in order:
-            entity = entities[k]
-            x, y = _to_pixels(positions[k], centre, scale, size)
-            radius = max(entity.size * scale, 2.0)
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=entity.color,
-                         outline=(0, 0, 0))
-            if entity.is_agent:
-                text_x = x + radius + 3
-                width = draw.textlength(entity.name, font=font)
-                if text_x + width > size - 2:  # keep the label inside the frame
-                    text_x = x - radius - 3 - width
-                draw.text((text_x, y - radius - _line_height(font)), entity.name, fill=(0, 0, 0),
-                          font=font)
+        for k in sorted(range(len(entities)), key=lambda k: entities[k].is_agent):
+            x, y, radius = circles[k]
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius),
+                         fill=entities[k].color, outline=(0, 0, 0))
+        legend = legend_entries(entities)
+        reserved = [_legend_box(legend, font, size, draw)] if legend else []
+        for k, box in label_boxes(entities, circles, font, size, draw, reserved):
+            x, y, radius = circles[k]
+            if not _touches(box, (x, y, radius)):  # moved off its circle: a leader line
+                draw.line((x, y, min(max(x, box[0]), box[2]), min(max(y, box[1]), box[3])),
+                          fill=(120, 120, 120))
+            draw.text((box[0], box[1]), entities[k].name, font=font,
+                      fill=(0, 0, 0) if entities[k].is_agent else (90, 90, 90))
+        _draw_legend(draw, legend, font, size)
         draw.text((8, 6), f"{caption}  step {step}/{len(snapshots) - 1}".strip(),
                   fill=(60, 60, 60), font=font)
         frames.append(np.asarray(image, np.uint8))
     return frames
+
+
+def label_boxes(entities: Sequence[_Entity], circles: Sequence[tuple], font, size: int,
+                draw=None, reserved: Sequence[tuple] = ()) -> list[tuple[int, tuple]]:
+    """Where each entity's name goes: ``(index, (left, top, right, bottom))``, agents first.
+
+    A label sits right beside its own circle (to the right, left, above or below,
+    centred on it), in the first place that overlaps no label placed before, no
+    other circle, no ``reserved`` box and no frame edge; where every such place is taken it moves
+    down the right side, and ``draw_frames`` joins it to its circle with a line.
+    So names never run together (``adversary_0agent_1``) nor sit by another circle.
+    """
+    draw = draw or ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    placed, boxes = list(reserved), []
+    for k in sorted(range(len(entities)), key=lambda k: not entities[k].is_agent):
+        x, y, radius = circles[k]
+        left, top, right, bottom = draw.textbbox((0, 0), entities[k].name, font=font)
+        width, height = right - left, bottom - top
+        gap = 3
+        spots = [(x + radius + gap, y - height / 2), (x - radius - gap - width, y - height / 2),
+                 (x - width / 2, y - radius - gap - height), (x - width / 2, y + radius + gap)]
+        spots += [(x + radius + gap, y - height / 2 + step * (height + 2))
+                  for step in range(1, 40)]
+        spots += [(x - radius - gap - width, y - height / 2 + step * (height + 2))
+                  for step in range(1, 40)]
+        others = [(cx - r, cy - r, cx + r, cy + r) for j, (cx, cy, r) in enumerate(circles)
+                  if j != k]
+        chosen = None
+        for sx, sy in spots:
+            box = (sx, sy, sx + width, sy + height)
+            inside = box[0] >= 2 and box[1] >= 2 and box[2] <= size - 2 and box[3] <= size - 2
+            if inside and not any(_overlap(box, other) for other in placed + others):
+                chosen = box
+                break
+        if chosen is None:  # a crowded frame: the first place inside it
+            sx = min(max(spots[0][0], 2), size - 2 - width)
+            sy = min(max(spots[0][1], 2), size - 2 - height)
+            chosen = (sx, sy, sx + width, sy + height)
+        placed.append(chosen)
+        boxes.append((k, chosen))
+    return boxes
+
+
+def legend_entries(entities: Sequence[_Entity]) -> list[tuple[str, tuple]]:
+    """The legend of the colours: ``(kind, colour)`` once per kind of entity and colour
+    (``adversary``, ``agent``, ``landmark``: the name without its number)."""
+    entries = []
+    for entity in entities:
+        kind = re.sub(r"[\s_]*\d+$", "", entity.name) or ("agent" if entity.is_agent
+                                                           else "landmark")
+        if (kind, entity.color) not in entries:
+            entries.append((kind, entity.color))
+    return entries
+
+
+def _legend_box(legend, font, size, draw) -> tuple:
+    """The box the legend takes at the frame's bottom left."""
+    height = _line_height(font)
+    width = max(draw.textlength(kind, font=font) for kind, _ in legend) + height + 10
+    return (4, size - 6 - height * len(legend), 4 + width, size - 4)
+
+
+def _draw_legend(draw, legend, font, size) -> None:
+    height = _line_height(font)
+    for row, (kind, color) in enumerate(legend):
+        top = size - 6 - height * (len(legend) - row)
+        draw.ellipse((8, top + 2, 8 + height - 4, top + height - 2), fill=color,
+                     outline=(0, 0, 0))
+        draw.text((12 + height, top), kind, fill=(60, 60, 60), font=font)
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _touches(box: tuple, circle: tuple, gap: float = 4.0) -> bool:
+    """Whether a label's box lies right by its circle (within ``gap`` pixels of it)."""
+    x, y, radius = circle
+    dx = max(box[0] - x, 0, x - box[2])
+    dy = max(box[1] - y, 0, y - box[3])
+    return (dx * dx + dy * dy) ** 0.5 <= radius + gap
 
 
 def _line_height(font) -> int:
@@ -128,17 +213,21 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float =
 
     Raises:
       ValueError: ``frames`` is empty or ``fps`` is not positive.
+      OSError: the file could not be written (``path`` is left as it was).
     """
     if not frames:
         raise ValueError("save_gif needs at least one frame")
     if not fps > 0:
         raise ValueError(f"fps={fps} is invalid: expected a number > 0")
+    from tf_maddpg.runs.atomic import replacing
+
     images = [Image.fromarray(np.asarray(frame, np.uint8)) for frame in frames]
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
-                   duration=round(1000 / fps), loop=0)
+    with replacing(os.fspath(path)) as temporary:  # a full disk leaves no half-written GIF
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=round(1000 / fps), loop=0)
     return os.fspath(path)
 
 

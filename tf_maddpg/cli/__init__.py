@@ -15,9 +15,11 @@ with ``--algo NAME``; its configuration's fields are the options of ``train``.
 Exit status: 0 done; 1 a run failed, or a run folder (RUN_DIR) cannot be used
 (the message says why); 2 bad command-line input: an unknown option, a value
 out of range, a --config file that cannot be read, an output (--out,
---render) that cannot be written; 130 stopped by Ctrl-C (after saving a
-checkpoint). Every error is one line (with a hint to --help for status 2);
-none prints a traceback.
+--render) that cannot be written; 130 stopped by Ctrl-C, 143 stopped by
+SIGTERM (a timeout, docker stop, Slurm), which is handled as Ctrl-C: a run
+finishes its episode and saves a checkpoint. Every error, warning and stop is
+one line (with a hint to --help for status 2); none prints a traceback. A
+closed or broken standard output (cron, a daemon, `| head`) stops nothing.
 
 Everything given on the command line is checked before TensorFlow is
 loaded, so a usage error answers at once. TensorFlow's startup messages are
@@ -33,14 +35,17 @@ help texts), ``startup`` (TensorFlow kept quiet and unloaded), ``checks``
 
 from __future__ import annotations
 
+import signal
 import sys
+import warnings
 from typing import List, Optional, Sequence
 
 from tf_maddpg.cli.checks import (check_scenario, config_from, default_run_dir, env_kwargs_from,
                                   run_episode, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
-from tf_maddpg.cli.startup import limit_blas_threads, load_tensorflow, quiet_tensorflow
+from tf_maddpg.cli.startup import (limit_blas_threads, load_tensorflow, quiet_tensorflow,
+                                   sturdy_output)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -48,14 +53,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     Usage errors (unknown options, bad values) print one line and a hint to
     stderr and exit with status 2 (``SystemExit``), before TensorFlow is loaded.
+    Ctrl-C anywhere prints one line and returns 130; SIGTERM is handled as
+    Ctrl-C (a run saves its checkpoint) and returns 143. Warnings are one line
+    each. A closed or broken standard output stops nothing.
     """
+    from tf_maddpg.signals import EXIT_STATUS, stop_name, terminate_as_interrupt
+
+    name = {"command": "tf-maddpg"}
+    previous = terminate_as_interrupt()
+    try:
+        with sturdy_output(), warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_, **__: print(
+                f"{name['command']}: warning: {message}", file=sys.stderr)
+            try:
+                return _run(argv, name)
+            except KeyboardInterrupt as error:
+                stopped = stop_name(error)
+                detail = f": {error}" if str(error) else ""
+                print(f"{name['command']}: stopped by {stopped}{detail}", file=sys.stderr)
+                return EXIT_STATUS[stopped]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Optional[Sequence[str]], name: dict) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
     if not hasattr(args, "command"):
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         parser.error("give a command: " + ", ".join(_COMMANDS))
+    name["command"] = f"tf-maddpg {args.command_name}"
     if extra:
         args.subparser.error(_unrecognized(args.subparser, extra))
     args.argv = argv

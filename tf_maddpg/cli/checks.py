@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_ALL_FIELDS, _cli_words, _describe_specs, _flag, _reason,
-                                    _show, _show_options)
+from tf_maddpg.cli.messages import (_ALIASES, _ALL_FIELDS, _cli_words, _describe_specs,
+                                    _flag, _reason, _show, _show_options)
 from tf_maddpg.config import RunConfig
 
 
@@ -104,9 +104,14 @@ def _read_config_file(path: str) -> dict:
         raise BadInput(f"--config {path} must hold a mapping of config fields, "
                        f"not a {type(data).__name__}")
     known = set(_ALL_FIELDS) | {"algo"}
+    aliases = {flag[2:].replace("-", "_"): field for field, flags in _ALIASES.items()
+               for flag in flags}  # episodes: as on the command line and in sweep files
     values = {}
     for key, value in data.items():
-        name = str(key).replace("-", "_")
+        name = aliases.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
+        if name in values:
+            raise BadInput(f"--config {path} gives {name} twice ({key!r} and another name "
+                           "for it); keep one")
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -217,7 +222,9 @@ def short_run_warnings(config: RunConfig) -> List[str]:
 
     A run stores at most ``num_episodes * episode_length`` transitions, and
     updates only once ``minimal_size`` are stored; it evaluates every
-    ``eval_interval`` episodes.
+    ``eval_interval`` episodes, so the episodes after the last multiple of it are
+    never evaluated (said when --episodes or --eval-interval is not the algorithm's
+    default).
     """
     warnings = []
     stored = config.num_episodes * config.episode_length
@@ -229,6 +236,17 @@ def short_run_warnings(config: RunConfig) -> List[str]:
             f"steps store at most {stored} transitions, fewer than --minimal-size {minimal} "
             f"needed before the first update; give --episodes {enough} or more, or lower "
             f"--minimal-size (at least --batch-size {config.batch_size})")
+    left = config.num_episodes % config.eval_interval
+    default = type(config)()
+    chosen = (config.num_episodes, config.eval_interval) != (default.num_episodes,
+                                                            default.eval_interval)
+    if config.num_episodes >= config.eval_interval and left and chosen:
+        last = config.num_episodes - left
+        warnings.append(
+            f"the last {left} episodes will not be evaluated: --episodes "
+            f"{config.num_episodes} is not a multiple of --eval-interval "
+            f"{config.eval_interval}, so the last evaluation is at episode {last}; give "
+            f"--episodes {last + config.eval_interval} or {last}")
     if config.num_episodes < config.eval_interval:
         warnings.append(
             f"no evaluation will happen: one is made every --eval-interval "
@@ -236,6 +254,79 @@ def short_run_warnings(config: RunConfig) -> List[str]:
             f"metrics.csv and returns.png stay empty; give --eval-interval "
             f"{max(1, config.num_episodes // 5)} or more --episodes")
     return warnings
+
+
+def check_scenario_size(scenario: str, env_kwargs: dict, config: RunConfig) -> None:
+    """Refuses scenario counts (``--env-arg N=1000000000``) whose run would not fit in
+    memory, before the scenario is built (mpe2 would build it for minutes, then fail).
+
+    A stored transition's width grows with a count as a quadratic (each of N agents
+    observes the others), the number of agents linearly; both are measured at the
+    count's default and the next two values and extrapolated to the value asked. The
+    run keeps the rows of its replay buffer, or of a rollout (num_envs x
+    episode_length), which an on-policy update passes through every agent's
+    centralised critic: rows x width (x agents) x 4 bytes must fit in half of this
+    machine's memory, as ``--buffer-size`` must fit in it.
+
+    Raises:
+      BadInput: the estimate exceeds half of the machine's memory (the message
+        gives the largest count that fits).
+    """
+    from tf_maddpg.envs.mpe import scenario_options
+    from tf_maddpg.storage.replay import format_bytes, physical_memory
+
+    physical = physical_memory()
+    defaults = scenario_options(scenario)
+    large = {k: v for k, v in env_kwargs.items()
+             if isinstance(defaults.get(k), int) and not isinstance(defaults.get(k), bool)
+             and isinstance(v, int) and v > 2 * defaults[k] + 4}
+    if physical is None or not large:
+        return
+    rows = getattr(config, "buffer_size", None)
+    replay = rows is not None
+    what = (f"the replay buffer of --buffer-size {rows}" if replay else
+            f"a rollout of --num-envs {config.num_envs} x --episode-length "
+            f"{config.episode_length} steps seen by every agent's critic")
+    rows = rows if replay else config.num_envs * config.episode_length
+    for key, value in large.items():
+        width, agents = _sizes_of_count(scenario, {**env_kwargs, **{k: defaults[k] for k in large}},
+                                        key, defaults[key])
+
+        def needed(count):
+            return width(count) * (1 if replay else agents(count)) * rows * 4
+
+        if needed(value) > physical // 2:
+            fits = defaults[key]
+            while needed(fits + 1) <= physical // 2:
+                fits += 1
+            raise BadInput(f"--env-arg {key}={value}: {scenario} would store about "
+                           f"{width(value):,} values per transition, so {what} would need "
+                           f"{format_bytes(needed(value))}, more than half of this machine's "
+                           f"{format_bytes(physical)}; give a smaller {key} (at most about "
+                           f"{fits})")
+
+
+def _sizes_of_count(scenario: str, env_kwargs: dict, key: str, start: int):
+    """A stored transition's width (``TransitionLayout``) and the number of agents, as
+    functions of the count ``key``, from the scenario built with ``start``, ``start + 1``
+    and ``start + 2``."""
+    from tf_maddpg.envs.mpe import make_env
+    from tf_maddpg.storage.replay import TransitionLayout
+
+    widths, agents = [], []
+    for count in (start, start + 1, start + 2):
+        env = make_env(scenario, **{**env_kwargs, key: count})
+        try:
+            widths.append(TransitionLayout(env.specs).width)
+            agents.append(len(env.specs))
+        finally:
+            env.close()
+
+    def fitted(values):
+        first, second = values[1] - values[0], values[2] - 2 * values[1] + values[0]
+        return lambda x: (values[0] + first * (x - start)
+                          + second * (x - start) * (x - start - 1) // 2)
+    return fitted(widths), fitted(agents)
 
 
 def _check_buffer_memory(config: RunConfig, specs) -> None:
@@ -256,8 +347,10 @@ def _check_buffer_memory(config: RunConfig, specs) -> None:
 
 # --- Output folders and files -------------------------------------------------------------
 
-def _check_writable_folder(path: str, option: Optional[str]) -> None:
-    """Makes sure that ``path`` is, or can become, a folder this process writes to."""
+def _check_writable_folder(path: str, option: Optional[str], create: bool = True) -> None:
+    """Makes sure that ``path`` is, or can become, a folder this process writes to, and is
+    none of a run folder's own files (``_check_not_a_run_file``). With ``create=False``
+    nothing is made: the nearest folder that exists on the way must be writable."""
     name = f"{option} {path}" if option else f"the run folder {path}"
     fix = "give another folder" if option else "choose another with --out DIR"
     if os.path.exists(path) and not os.path.isdir(path):
@@ -267,21 +360,26 @@ def _check_writable_folder(path: str, option: Optional[str]) -> None:
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise BadInput(f"{name}: {parent} is a file, so no folder can be made there; {fix}")
+    _check_not_a_run_file(path, name)
     try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        if create:
+            os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path if create else parent):
             pass
     except OSError as error:
         raise BadInput(f"{name}: cannot write there ({error.strerror or error}); {fix}") from None
 
 
 def _check_output_file(path: str, option: str, suffixes: Sequence[str] = ()) -> None:
-    """Makes sure that ``path`` can be written as a file (its folder is made if missing)."""
+    """Makes sure that ``path`` can be written as a file (its folder is made if missing)
+    and is none of a run folder's own files."""
     if os.path.isdir(path):
         raise BadInput(f"{option} {path} is a folder; give a file name")
     if suffixes and not path.lower().endswith(tuple(suffixes)):
         raise BadInput(f"{option} {path}: give a file name ending in "
-                       f"{', '.join(suffixes[:-1])} or {suffixes[-1]}")
+                       + (f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1
+                          else suffixes[0]))
+    _check_not_a_run_file(path, f"{option} {path}")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise BadInput(f"{option} {path}: {folder} is a file, not a folder")
@@ -292,6 +390,26 @@ def _check_output_file(path: str, option: str, suffixes: Sequence[str] = ()) -> 
     except OSError as error:
         raise BadInput(f"{option} {path}: cannot write there "
                        f"({error.strerror or error})") from None
+
+
+def _check_not_a_run_file(path: str, name: str) -> None:
+    """Refuses an output path among a run folder's own files (RUN/metrics.csv,
+    RUN/checkpoints/..., RUN/actors/...): no command's output overwrites a run's file.
+    A new name in a run folder (RUN/adv.gif, RUN/exported) is fine."""
+    from tf_maddpg.runs.folder import LOCK_FILE, RUN_CONTENTS, looks_like_run
+
+    target = os.path.abspath(path)
+    above = os.path.dirname(target)
+    while True:
+        if looks_like_run(above):
+            entry = os.path.relpath(target, above).split(os.sep)[0]
+            if entry in RUN_CONTENTS + (LOCK_FILE,):
+                raise BadInput(f"{name} is in the run folder {above}, where it would "
+                               f"overwrite the run's own {entry}; give a path outside the "
+                               "run's files")
+        if os.path.dirname(above) == above:
+            return
+        above = os.path.dirname(above)
 
 
 # --- Run folders (RUN_DIR) ----------------------------------------------------------------

@@ -13,21 +13,22 @@ from typing import Optional
 from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   _check_run_scenario, _check_writable_folder,
                                   _config_message, _config_options, _load_run_policy,
-                                  _read_run, check_scenario, config_from, default_run_dir,
-                                  env_kwargs_from, export_pending, run_episode,
-                                  short_run_warnings)
+                                  _read_run, check_scenario, check_scenario_size, config_from,
+                                  default_run_dir, env_kwargs_from, export_pending,
+                                  run_episode, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text, _reason,
+from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text,
                                     _show, _worker_message)
 from tf_maddpg.cli.startup import load_tensorflow
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
+from tf_maddpg.signals import EXIT_STATUS
 
 _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps")
 
 
 def _train(args, parser) -> int:
     from tf_maddpg.envs.mpe import known_scenarios
-    from tf_maddpg.runs.folder import RunFolderError, read_run
+    from tf_maddpg.runs.folder import RunFolderError
 
     options = _config_options(args)
     if args.resume:
@@ -44,13 +45,7 @@ def _train(args, parser) -> int:
         if extra:
             raise BadInput(f"only --episodes and --env-workers may change when resuming; "
                            f"remove {', '.join(_flag(e) for e in extra)}")
-        try:
-            info = read_run(args.resume)
-        except RunFolderError as error:
-            raise CommandError(_cli_words(str(error))) from None
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            raise CommandError(f"{args.resume} holds a damaged run.json or config.json "
-                               f"({_reason(error)})") from None
+        info = _read_run(args.resume, need_scenario=False)
         if info.scenario is None:
             raise CommandError(f"{args.resume} was trained on an environment given in Python; "
                                "resume it with tf_maddpg.train(..., resume=True)")
@@ -87,6 +82,7 @@ def _train(args, parser) -> int:
         config = config_from(args.config, options, args.algo, args.preset)
         env_kwargs = env_kwargs_from(args.env_args, args.env)
         scenario = args.env
+        check_scenario_size(scenario, env_kwargs, config)
         try:
             specs = check_scenario(scenario, env_kwargs, config.episode_length)
         except ValueError as error:
@@ -108,6 +104,9 @@ def _train(args, parser) -> int:
     warnings = short_run_warnings(config)
     for warning in warnings:
         print(f"tf-maddpg train: warning: {warning}", file=sys.stderr)
+    if args.resume and not args.quiet:  # loading takes seconds: say what is happening
+        print(f"resuming {args.resume} at episode {done} of {config.num_episodes}: loading "
+              "TensorFlow and the checkpoint", flush=True)
 
     tf = load_tensorflow()
     from tf_maddpg.runs.checkpoint import CheckpointError
@@ -130,10 +129,13 @@ def _train(args, parser) -> int:
         if "environment worker" not in str(error):
             raise
         raise CommandError(_worker_message(str(error))) from None
-    except KeyboardInterrupt:
-        return 130
     if result.interrupted:
-        return 130
+        stopped = result.stopped_by or "Ctrl-C"
+        if args.quiet:  # the run said nothing; the stop is said in one line
+            print(f"tf-maddpg train: stopped by {stopped} at episode {result.episodes}, "
+                  f"checkpoint saved; continue with: tf-maddpg train --resume {out_dir}",
+                  file=sys.stderr)
+        return EXIT_STATUS[stopped]
     if warnings:
         said = []
         if result.num_updates == 0 and any(w.startswith("no update") for w in warnings):
@@ -150,7 +152,7 @@ def _evaluate(args, parser) -> int:
     if (args.render_episodes is not None or args.fps is not None) and not args.render:
         raise BadInput("--render-episodes and --fps set the GIF: give --render GIF too")
     if args.render:
-        _check_output_file(args.render, "--render")
+        _check_output_file(args.render, "--render", (".gif",))
     info = _read_run(args.run_dir)
     config = info.config
     episodes = args.episodes or config.eval_episodes
@@ -184,10 +186,15 @@ def _evaluate(args, parser) -> int:
               f"{column.min():>9.2f} {column.max():>9.2f}")
     if args.render:
         from tf_maddpg.render import record_gif
+        from tf_maddpg.runs.atomic import write_failure
 
-        gif_returns = record_gif(policy, info.scenario, args.render,
-                                 max_steps=config.episode_length, fps=args.fps or 10.0,
-                                 env_kwargs=info.env_kwargs, seeds=gif_seeds)
+        try:
+            gif_returns = record_gif(policy, info.scenario, args.render,
+                                     max_steps=config.episode_length, fps=args.fps or 10.0,
+                                     env_kwargs=info.env_kwargs, seeds=gif_seeds)
+        except OSError as error:
+            raise CommandError(f"cannot write --render {args.render}: {write_failure(error)}; "
+                               "free some space, or give another path") from None
         label = (f"one episode, seed {gif_seeds[0]}" if count == 1 else
                  f"{count} episodes, seeds {', '.join(map(str, gif_seeds))}")
         mean = gif_returns.mean(axis=0)
@@ -197,14 +204,25 @@ def _evaluate(args, parser) -> int:
 
 
 def _export(args, parser) -> int:
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise BadInput(f"--out {args.out} is a file; export writes a folder (one SavedModel "
+    from tf_maddpg.runs.folder import looks_like_run
+
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise BadInput(f"--out {out} is a file; export writes a folder (one SavedModel "
                        "per agent and metadata.json): give a folder name")
-    _check_writable_folder(args.out, "--out")
+    if looks_like_run(out):
+        raise BadInput(f"--out {out} is a run folder; export writes a folder of its own (one "
+                       "SavedModel per agent and metadata.json): give a new folder, e.g. "
+                       f"{os.path.join(os.path.dirname(os.path.normpath(out)) or '.', 'exported')}")
+    _check_writable_folder(out, "--out", create=False)
+    if os.path.isdir(out) and os.listdir(out) and not _is_export(out):
+        raise BadInput(f"--out {out} holds files that are not an export of tf-maddpg, which "
+                       "export would replace; give a new or empty folder")
     info = _read_run(args.run_dir, need_scenario=False)
-    load_tensorflow()
+    tf = load_tensorflow()
     from tf_maddpg.export import export_actors
     from tf_maddpg.runs.actors import load_actors
+    from tf_maddpg.runs.atomic import replacing, write_failure
     from tf_maddpg.runs.folder import ACTORS_DIR
 
     try:
@@ -212,14 +230,28 @@ def _export(args, parser) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
     try:
-        paths = export_actors(actors, info.specs, args.out, scenario=info.scenario,
-                              env_kwargs=info.env_kwargs)
-    except OSError as error:
-        raise CommandError(f"cannot write {error.filename or args.out}: "
-                           f"{error.strerror or error}") from None
-    for spec, path in zip(info.specs, paths):
-        print(f"{spec.name}: {path}")
+        # Written beside --out, then renamed into its place: a failed export leaves --out as
+        # it was (or absent), and a new export replaces an earlier one whole.
+        with replacing(os.path.normpath(out)) as temporary:
+            export_actors(actors, info.specs, temporary, scenario=info.scenario,
+                          env_kwargs=info.env_kwargs)
+    except (OSError, tf.errors.OpError) as error:
+        raise CommandError(f"cannot write --out {out}: {write_failure(error)}; nothing was "
+                           "exported (free some space, or give another folder)") from None
+    for spec in info.specs:
+        print(f"{spec.name}: {os.path.join(out, spec.name)}")
     return 0
+
+
+def _is_export(path: str) -> bool:
+    """Whether ``path`` holds an earlier export (its metadata.json names the format)."""
+    import json
+
+    try:
+        with open(os.path.join(path, "metadata.json")) as f:
+            return str(json.load(f).get("format", "")).startswith("tf_maddpg.exported_actors")
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _plot(args, parser) -> int:
@@ -253,17 +285,28 @@ def _plot(args, parser) -> int:
                            + "; ".join(f"{d}: {', '.join(k[7:] for k in a)}"
                                        for d, a in zip(args.run_dirs, agents))
                            + "): plot runs of one scenario together")
-    title = args.title or _plot_title(infos, len(runs))
+    groups = _run_groups(infos)
+    title = args.title or (_plot_title(infos, len(runs)) if len(groups) == 1 else
+                           "mean and min-max band over the runs of each")
 
-    from tf_maddpg.runs.plots import common_length, plot_returns, plot_returns_over_seeds
+    from tf_maddpg.runs.plots import (common_length, plot_groups, plot_returns,
+                                      plot_returns_over_seeds)
 
     try:
-        if len(runs) == 1:
+        if len(groups) > 1:  # different algorithms or scenarios are not seeds of one run
+            plot_groups({label: [runs[k] for k in members] for label, members in groups.items()},
+                        args.out, title=title)
+        elif len(runs) == 1:
             plot_returns(runs[0], args.out, title=title)
         else:
             plot_returns_over_seeds(runs, args.out, title=title)
     except OSError as error:
         raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+    if len(groups) > 1:
+        print("note: the runs are of different " + " or ".join(_group_kinds(infos)) + " ("
+              + "; ".join(f"{label}: {', '.join(args.run_dirs[k] for k in members)}"
+                          for label, members in groups.items())
+              + "): each is drawn as its own curves, not averaged with the others")
     if len(runs) > 1:
         length = common_length(runs)
         if any(len(rows) != length for rows in runs):
@@ -273,8 +316,39 @@ def _plot(args, parser) -> int:
                               for d, rows in zip(args.run_dirs, runs))
                   + f"); the curves stop at episode {last}, the last evaluation of every run")
     print(f"wrote {args.out}"
-          + (f" (mean of {len(runs)} runs with a min-max band)" if len(runs) > 1 else ""))
+          + (f" ({len(groups)} groups of runs, each its mean with a min-max band)"
+             if len(groups) > 1 else
+             f" (mean of {len(runs)} runs with a min-max band)" if len(runs) > 1 else ""))
     return 0
+
+
+def _run_groups(infos) -> dict:
+    """The runs that are seeds of one experiment (the same algorithm, scenario and options,
+    as far as their run.json and config.json say): label -> run indices, in order."""
+    kinds = _group_kinds(infos)
+    if not kinds:
+        return {"": list(range(len(infos)))}
+    groups = {}
+    for k, info in enumerate(infos):
+        if info is None:
+            label = "unknown run"
+        else:
+            parts = {"scenarios": f"{info.scenario}{_options_text(info.env_kwargs)}",
+                     "algorithms": info.config.algo}
+            label = ", ".join(parts[kind] for kind in kinds)
+        groups.setdefault(label, []).append(k)
+    return groups
+
+
+def _group_kinds(infos) -> list:
+    """What differs between the runs: "algorithms", "scenarios" (or their options)."""
+    known = [i for i in infos if i is not None]
+    kinds = []
+    if len({(i.scenario, repr(sorted(i.env_kwargs.items()))) for i in known}) > 1:
+        kinds.append("scenarios")
+    if len({i.config.algo for i in known}) > 1:
+        kinds.append("algorithms")
+    return kinds
 
 
 def _plot_title(infos, count: int) -> Optional[str]:
@@ -303,11 +377,18 @@ def _compare(args, parser) -> int:
     if config.algo != "maddpg":
         raise BadInput(f"compare trains the PyTorch reference, which is MADDPG; --config asks "
                        f"for algo {config.algo}")
+    check_scenario_size(args.env, env_kwargs, config)
     try:
         check_scenario(args.env, env_kwargs, config.episode_length)
     except ValueError as error:
         raise BadInput(f"{args.env} cannot run with these --env-arg options: mpe2 fails with "
                        f"{error}") from None
+    from tf_maddpg.compare import OUTPUTS
+
+    present = [name for name in OUTPUTS if os.path.exists(os.path.join(args.out, name))]
+    if present and not args.overwrite:
+        raise BadInput(f"--out {args.out} holds a comparison already ({', '.join(present)}); "
+                       "give another --out, or --overwrite to replace it")
     _check_writable_folder(args.out, "--out")
     load_tensorflow()
     try:
@@ -326,8 +407,6 @@ def _compare(args, parser) -> int:
                             command=command_line)
     except (ImportError, RayConnectError) as error:
         raise CommandError(str(error)) from None
-    except KeyboardInterrupt:
-        return 130
     with open(os.path.join(args.out, "compare.md")) as f:
         print(f.read())
     print(f"wrote {os.path.join(args.out, 'compare.png')} and compare.md "

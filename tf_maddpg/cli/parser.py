@@ -8,6 +8,8 @@ import ast
 import dataclasses
 import difflib
 import math
+import re
+import textwrap
 from typing import Optional, Sequence
 
 from tf_maddpg import __version__
@@ -18,10 +20,19 @@ from tf_maddpg.config import MAX_SEED, RunConfig
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line and a hint, not the whole usage."""
+    """An ArgumentParser whose usage errors are one line and a hint, not the whole usage,
+    and that reads every negative number as a value (``--actor-lr -1e-3``), where
+    argparse takes ``-1e-3`` for an option."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n{_hint(self.prog)}\n")
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def _hint(prog: str) -> str:
@@ -43,8 +54,13 @@ def _unrecognized(parser, extra: Sequence[str]) -> str:
 _COMMANDS = ("train", "evaluate", "export", "plot", "list-envs", "compare", "sweep")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``tf-maddpg`` argument parser with every subcommand."""
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The ``tf-maddpg`` argument parser with every subcommand.
+
+    Every algorithm's fields are options of ``train``; its help lists the run's own
+    options and fields, and those of one algorithm when ``argv`` asks for
+    ``train --algo NAME --help`` (``_help_algorithm``).
+    """
     from tf_maddpg import cli  # its docstring's first paragraph describes the command
 
     parser = _Parser(
@@ -96,14 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
                             + " (each config class's presets)")
     _add_env_arg_option(train)
     shown = set()
-    fields = train.add_argument_group("run fields", "every algorithm's")
-    _add_config_options(fields, RunConfig, shown)
+    helped = _help_algorithm(argv)
+    helped = helped if helped in ALGORITHMS else None
+    fields = train.add_argument_group(
+        "run fields", f"every algorithm's (defaults of --algo {helped})" if helped else
+        "every algorithm's")
+    _add_config_options(fields, RunConfig, shown, algo=helped)
+    if helped is None:
+        train.add_argument_group("algorithm fields", textwrap.fill(
+            "each algorithm's own fields are options too: `tf-maddpg train --algo NAME "
+            "--help` lists them with their defaults (NAME: " + ", ".join(ALGORITHMS) + ")",
+            width=76))
     for algorithm in ALGORITHMS.values():
-        fields = train.add_argument_group(
-            f"{algorithm.name} fields",
-            f"with --algo {algorithm.name} ({algorithm.config_class.__name__}); the fields "
-            "listed above for another algorithm apply too, with its defaults")
-        _add_config_options(fields, algorithm.config_class, shown)
+        if algorithm.name == helped:
+            fields = train.add_argument_group(
+                f"{algorithm.name} fields",
+                f"with --algo {algorithm.name} ({algorithm.config_class.__name__})")
+            _add_config_options(fields, algorithm.config_class, shown, algo=algorithm.name)
+    for algorithm in ALGORITHMS.values():  # the others' are options, not shown in the help
+        _add_config_options(train, algorithm.config_class, shown, hidden=True)
 
     evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
@@ -142,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], metavar="S",
                          help="seeds; each side trains once per seed (default: 0 1 2)")
     compare.add_argument("--out", metavar="DIR", required=True,
-                         help="folder for compare.png, compare.md and every run")
+                         help="folder for compare.png, compare.md and every run (a folder "
+                              "that holds a comparison is refused without --overwrite)")
+    compare.add_argument("--overwrite", action="store_true",
+                         help="replace the comparison that --out holds")
     compare.add_argument("--jobs", type=_positive_int, default=1,
                          help="runs at once, each in its own process with one thread; sides "
                               "alternate so both see the same load (default: 1)")
@@ -178,8 +208,9 @@ algorithms:
 Config fields come from, in rising priority: the algorithm's defaults (each
 algorithm's published settings: MADDPG and MATD3 the PyTorch reference's,
 IPPO and MAPPO the MAPPO repository's for MPE, HAPPO HARL's), --config FILE,
-then the options below. Ctrl-C once
-finishes the episode, saves a checkpoint and stops; --resume continues.
+then the options below (an algorithm's own: tf-maddpg train --algo NAME --help).
+Ctrl-C (or SIGTERM) once finishes the episode, saves a checkpoint and stops;
+--resume continues.
 A run too short to update (episodes x episode length below --minimal-size)
 or to evaluate (--episodes below --eval-interval) is warned about before it
 starts.
@@ -222,8 +253,25 @@ def _add_env_arg_option(parser) -> None:
                              "an unknown key lists the scenario's options)")
 
 
-def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> None:
-    """Adds an option for each field of ``cls`` that is not in ``shown`` (then marks it shown)."""
+def _help_algorithm(argv: Optional[Sequence[str]]) -> Optional[str]:
+    """The algorithm whose fields ``train --help`` shows: NAME of ``--algo NAME`` when
+    ``argv`` is ``train ... --help``, else None."""
+    argv = list(argv or [])
+    if not argv or argv[0] != "train" or not {"-h", "--help"} & set(argv):
+        return None
+    for k, item in enumerate(argv):
+        if item == "--algo" and k + 1 < len(argv):
+            return argv[k + 1]
+        if item.startswith("--algo="):
+            return item.split("=", 1)[1]
+    return None
+
+
+def _add_config_options(group, cls, shown: set, skip: Sequence[str] = (),
+                        algo: Optional[str] = None, hidden: bool = False) -> None:
+    """Adds an option for each field of ``cls`` that is not in ``shown`` (then marks it
+    shown): its help gives ``algo``'s default (every algorithm's without it), or nothing
+    with ``hidden``."""
     docs = field_docs()
     for field in dataclasses.fields(cls):
         if field.name in skip or field.name in shown:
@@ -231,8 +279,10 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = ()) -> Non
         shown.add(field.name)
         flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
-        help_text = (f"{_plain(docs.get(field.name, ''))} (default: {_defaults(field.name)})"
-                     .replace("%", "%%"))
+        default = (_show(next(f.default for f in dataclasses.fields(ALGORITHMS[algo].config_class)
+                               if f.name == field.name)) if algo else _defaults(field.name))
+        help_text = argparse.SUPPRESS if hidden else (
+            f"{_plain(docs.get(field.name, ''))} (default: {default})".replace("%", "%%"))
         common = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
         if kind == "bool":
             group.add_argument(*flags, type=_boolean, metavar="true|false", **common)

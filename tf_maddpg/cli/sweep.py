@@ -136,9 +136,12 @@ def _sweep(args, parser) -> int:
                            max_concurrent=args.max_concurrent, verbose=not args.quiet)
     except (RayMissing, RayConnectError) as error:
         raise CommandError(str(error)) from None
-    except KeyboardInterrupt:
-        print(f"stopped; continue with: tf-maddpg sweep --resume {root}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        from tf_maddpg.signals import EXIT_STATUS, stop_name
+
+        print(f"tf-maddpg sweep: stopped by {stop_name(error)}; continue with: tf-maddpg "
+              f"sweep --resume {root}", file=sys.stderr)
+        return EXIT_STATUS[stop_name(error)]
     counts = {}
     for record in result.records:
         counts[record.status] = counts.get(record.status, 0) + 1

@@ -4,9 +4,13 @@ one, never a torn one: write under a temporary name beside it, then rename."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from typing import Iterator
+
+_WRITE_ERRORS = tuple(os.strerror(code) for code in (
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EIO))
 
 
 @contextlib.contextmanager
@@ -63,3 +67,16 @@ def remove(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):
         os.remove(path)
+
+
+def write_failure(error: BaseException) -> str:
+    """Why a write failed, in a few words: an ``OSError``'s reason (``No space left on
+    device``), or the same reason found in a library's message about it (TensorFlow's
+    ``ResourceExhaustedError`` names its op and temporary file first), else its first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error).strip()
+    for reason in _WRITE_ERRORS:
+        if reason.lower() in text.lower():
+            return reason
+    return text.splitlines()[0] if text else type(error).__name__

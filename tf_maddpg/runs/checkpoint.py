@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.runs.atomic import remove, replacing
+from tf_maddpg.runs.atomic import remove, replacing, write_failure
 
 
 class CheckpointError(RuntimeError):
@@ -123,13 +123,14 @@ class TrainingCheckpoint:
         return sorted(set(self.manager.checkpoints) | set(self._on_disk()), key=_number)
 
     def save(self, progress: Progress, history: Sequence[dict] = (),
-             config: Optional[dict] = None) -> str:
+             config: Optional[dict] = None, run: Optional[dict] = None) -> str:
         """Writes a checkpoint numbered by ``progress.episode``; returns its prefix.
 
         Args:
           progress: the counters.
           history: the metrics rows up to this episode.
           config: the run's configuration (``config.to_dict()``).
+          run: what run.json holds (``tf_maddpg.runs.folder.run_record``).
 
         Raises:
           CheckpointError: the checkpoint could not be written (a full disk,
@@ -147,12 +148,13 @@ class TrainingCheckpoint:
                                    for name, g in self.generators.items()}
             state["history"] = list(history)
             state["config"] = config
+            state["run"] = run
             self._state.assign(json.dumps(state, default=_json_number))
             self._behaviour.assign(self.policy.snapshot())
             prefix = self.manager.save(checkpoint_number=number)
         except (OSError, tf.errors.OpError) as error:
             self._remove_unfinished(number)
-            reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[0]
+            reason = write_failure(error)
             raise CheckpointError(f"could not write the checkpoint of episode {number} in "
                                   f"{self.directory}: {reason}") from None
         self._remove_stale()
@@ -203,6 +205,7 @@ class TrainingCheckpoint:
         if getattr(self.policy, "restores_snapshot", self.policy.backend == "numpy"):
             self.policy.restore(self._behaviour.numpy())
         history, config = state.pop("history", []), state.pop("config", None)
+        state.pop("run", None)
         return Progress(**state), history, config
 
     def _buffer_path(self, number: int) -> str:
@@ -224,6 +227,20 @@ class TrainingCheckpoint:
                                  os.path.basename(path))
             if match and int(match.group(1)) not in kept:
                 remove(path)
+
+
+def saved_state(directory: str) -> Optional[dict]:
+    """What the newest readable checkpoint in ``directory`` keeps besides the networks (the
+    counters, the metrics rows, ``config``: the configuration, ``run``: run.json's
+    content), read without building a learner; None if no checkpoint can be read."""
+    found = glob.glob(os.path.join(glob.escape(directory), "ckpt-*.index"))
+    for prefix in sorted((p[: -len(".index")] for p in found), key=_number, reverse=True):
+        try:
+            reader = tf.train.load_checkpoint(prefix)
+            return json.loads(reader.get_tensor("state/.ATTRIBUTES/VARIABLE_VALUE"))
+        except Exception:  # noqa: BLE001 - a torn checkpoint: the one before it
+            continue
+    return None
 
 
 def _number(prefix: str) -> int:

@@ -53,38 +53,122 @@ class RunInfo:
     config: RunConfig
 
 
+def run_record(scenario: Optional[str], env_kwargs: Optional[dict], specs) -> dict:
+    """What ``run.json`` holds: the scenario, its options, the agents' sizes, the version
+    (a checkpoint keeps it too, so that a deleted run.json is rebuilt)."""
+    from tf_maddpg import __version__
+
+    return {"scenario": scenario, "env_kwargs": dict(env_kwargs or {}),
+            "agents": [dataclasses.asdict(s) for s in specs], "tf_maddpg": __version__}
+
+
 def write_run_files(run_dir: str, scenario: Optional[str], env_kwargs: Optional[dict],
                     specs, config: RunConfig) -> None:
     """Writes ``config.json`` and ``run.json``."""
-    from tf_maddpg import __version__
-
     os.makedirs(run_dir, exist_ok=True)
     _write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict())
-    _write_json(os.path.join(run_dir, RUN_FILE), {
-        "scenario": scenario, "env_kwargs": dict(env_kwargs or {}),
-        "agents": [dataclasses.asdict(s) for s in specs], "tf_maddpg": __version__})
+    _write_json(os.path.join(run_dir, RUN_FILE), run_record(scenario, env_kwargs, specs))
 
 
 def read_run(run_dir: str) -> RunInfo:
     """Reads a run folder's ``run.json`` and ``config.json``.
 
+    A missing one is read from the newest checkpoint, which keeps both (with a
+    warning; ``--resume`` writes it back), or run.json from ``saved_model/metadata.json``.
+
     Raises:
-      RunFolderError: the folder is missing, or holds no tf_maddpg run.
+      RunFolderError: the folder is missing, holds no tf_maddpg run, or a file is
+        damaged (the message names the file and how to recover).
     """
     if not os.path.isdir(run_dir):
+        if os.path.exists(run_dir):
+            raise RunFolderError(f"{run_dir} is a file, not a run folder; give the --out "
+                                 "folder of a `tf-maddpg train` run")
         raise RunFolderError(f"{run_dir} does not exist")
-    paths = [os.path.join(run_dir, f) for f in (RUN_FILE, CONFIG_FILE)]
-    missing = [os.path.basename(p) for p in paths if not os.path.exists(p)]
-    if missing:
-        raise RunFolderError(f"{run_dir} is not a tf_maddpg run folder (no {', '.join(missing)}); "
+    paths = {name: os.path.join(run_dir, name) for name in (RUN_FILE, CONFIG_FILE)}
+    missing = [name for name, path in paths.items() if not os.path.exists(path)]
+    saved = _saved_files(run_dir) if missing else {}
+    lacking = [name for name in missing if name not in saved]
+    if lacking:
+        if has_checkpoint(run_dir):
+            raise RunFolderError(
+                f"{run_dir} has no {' and no '.join(lacking)}, and its checkpoints, written by "
+                "an older tf_maddpg, do not keep "
+                f"{'them' if len(lacking) > 1 else 'it'}: copy {' and '.join(lacking)} from "
+                "a run of the same scenario, options and config into it")
+        raise RunFolderError(f"{run_dir} is not a tf_maddpg run folder (no {', '.join(lacking)}); "
                              "give the --out folder of a `tf-maddpg train` run")
-    with open(paths[0]) as f:
-        run = json.load(f)
-    with open(paths[1]) as f:
-        config = config_from_dict(json.load(f), saved=True)
-    specs = [AgentSpec(**{**a, "low": _tuple(a.get("low")), "high": _tuple(a.get("high"))})
-             for a in run["agents"]]
-    return RunInfo(run.get("scenario"), run.get("env_kwargs") or {}, specs, config)
+    for name in missing:
+        import warnings
+
+        warnings.warn(f"{paths[name]} is missing; read from {saved[name][1]} (train --resume "
+                      "writes it back)", RuntimeWarning, stacklevel=1)
+    values = {name: saved[name][0] if name in saved else _read_json(path, run_dir)
+              for name, path in paths.items()}
+    run = values[RUN_FILE]
+    try:
+        specs = [AgentSpec(**{**a, "low": _tuple(a.get("low")), "high": _tuple(a.get("high"))})
+                 for a in run["agents"]]
+        scenario, env_kwargs = run.get("scenario"), run.get("env_kwargs") or {}
+        if not isinstance(env_kwargs, dict):
+            raise TypeError(f"env_kwargs is a {type(env_kwargs).__name__}, not a mapping")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise _damaged(paths[RUN_FILE], run_dir, error) from None
+    try:
+        config = config_from_dict(values[CONFIG_FILE], saved=True)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise _damaged(paths[CONFIG_FILE], run_dir, error) from None
+    return RunInfo(scenario, env_kwargs, specs, config)
+
+
+def _read_json(path: str, run_dir: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (OSError, ValueError) as error:
+        raise _damaged(path, run_dir, error) from None
+    if not isinstance(value, dict):
+        raise _damaged(path, run_dir, TypeError(f"it holds a {type(value).__name__}, not a "
+                                                "mapping"))
+    return value
+
+
+def _damaged(path: str, run_dir: str, error: BaseException) -> RunFolderError:
+    reason = " ".join(str(error).split()).rstrip(".") or type(error).__name__
+    kind = type(error).__name__
+    fix = (f"delete it, and it is read from the newest checkpoint (train --resume {run_dir} "
+           "writes it back)" if has_checkpoint(run_dir) else
+           "put back the file the run wrote")
+    return RunFolderError(f"{path} is damaged ({kind}: {reason}); {fix}")
+
+
+def _saved_files(run_dir: str) -> dict:
+    """run.json's and config.json's content as the newest checkpoint keeps them (and
+    run.json's as saved_model/metadata.json has it): {name: (value, where)}."""
+    found = {}
+    if has_checkpoint(run_dir):
+        from tf_maddpg.runs.checkpoint import saved_state
+
+        state = saved_state(os.path.join(run_dir, CHECKPOINT_DIR))
+        where = f"the newest checkpoint in {os.path.join(run_dir, CHECKPOINT_DIR)}"
+        if state and isinstance(state.get("config"), dict):
+            found[CONFIG_FILE] = (state["config"], where)
+        if state and isinstance(state.get("run"), dict):
+            found[RUN_FILE] = (state["run"], where)
+    metadata = os.path.join(run_dir, SAVED_MODEL_DIR, "metadata.json")
+    if RUN_FILE not in found and os.path.exists(metadata):
+        try:
+            with open(metadata) as f:
+                exported = json.load(f)
+            agents = [{"name": a["name"], "obs_dim": a["obs_dim"], "action_dim": a["action_dim"],
+                       "discrete": a["action"] == "discrete", "low": a.get("low"),
+                       "high": a.get("high")} for a in exported["agents"]]
+            found[RUN_FILE] = ({"scenario": exported.get("scenario"),
+                                "env_kwargs": exported.get("env_kwargs") or {},
+                                "agents": agents}, metadata)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return found
 
 
 RUN_CONTENTS = (CONFIG_FILE, RUN_FILE, METRICS_FILE, PLOT_FILE, TENSORBOARD_DIR, CHECKPOINT_DIR,
@@ -97,6 +181,12 @@ LOCK_FILE = ".lock"
 def holds_run(run_dir: str) -> bool:
     """Whether ``run_dir`` holds any of a run's files."""
     return any(os.path.lexists(os.path.join(run_dir, f)) for f in RUN_CONTENTS)
+
+
+def looks_like_run(path: str) -> bool:
+    """Whether ``path`` is a run folder: it has a run.json, a config.json or checkpoints/."""
+    return any(os.path.exists(os.path.join(path, name))
+               for name in (RUN_FILE, CONFIG_FILE, CHECKPOINT_DIR))
 
 
 def is_tf_maddpg_run(run_dir: str) -> bool:
@@ -176,8 +266,11 @@ class RunLock:
             os.close(fd)
             raise RunFolderError(f"{self.run_dir} is in use by another tf-maddpg process "
                                  f"(pid {holder}); wait for it to end or stop it") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:  # the holder's pid, for the message of a second process; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
         self._fd = fd
         return self
 

@@ -65,6 +65,40 @@ def plot_returns_over_seeds(runs: Sequence[Rows], path: str | os.PathLike,
     _finish(fig, ax, path, title)
 
 
+def plot_groups(groups: Dict[str, Sequence[Rows]], path: str | os.PathLike,
+                title: str | None = None, colors: Dict[str, str] | None = None,
+                ylabel: str = "mean evaluation return (greedy)") -> None:
+    """Groups of runs side by side (algorithms, the two sides of ``compare``): one panel
+    per agent, each group its own colour, its mean over its runs with a min-max band.
+
+    Args:
+      groups: label -> the runs (lists of evaluation rows) of that group; every run
+        has the same ``return/<agent>`` columns.
+      path: where to write the image.
+      title: the figure title.
+      colors: label -> a matplotlib colour (default: the colour cycle).
+    """
+    first = next(iter(groups.values()))
+    keys = _return_keys(first[0])
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for label, runs in groups.items():
+            count = f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
+            draw_mean_and_band(ax, runs, key, color=(colors or {}).get(label),
+                               label=f"{label} ({count})")
+        ax.set_title(key[len("return/"):])
+        ax.set_xlabel("training episode")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][0].legend(fontsize=8)
+    if title:
+        fig.suptitle(textwrap.fill(title, 40 * len(keys)))
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def common_length(runs: Sequence[Rows]) -> int:
     """The number of evaluations that every run reached (where several-run curves stop)."""
     return min(len(rows) for rows in runs)

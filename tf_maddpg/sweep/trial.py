@@ -88,11 +88,21 @@ def write_records(root: str, records: List[TrialRecord]) -> None:
 
 
 def read_records(root: str) -> List[TrialRecord]:
-    """The records of sweep.json; [] without one."""
+    """The records of sweep.json; [] without one, and [] with a warning for a damaged one
+    (cut short by a full disk, edited): a grid's trials are read from their run folders."""
+    import warnings
+
+    path = os.path.join(root, RECORD_FILE)
     try:
-        with open(os.path.join(root, RECORD_FILE)) as f:
+        with open(path) as f:
             return [TrialRecord(**r) for r in json.load(f)["trials"]]
     except FileNotFoundError:
+        return []
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        warnings.warn(f"{path} is damaged ({type(error).__name__}: {reason}); the trials' "
+                      "status is read from their run folders, and the next sweep --resume "
+                      "rewrites it", RuntimeWarning, stacklevel=2)
         return []
 
 

@@ -47,7 +47,8 @@ class TrainingResult:
       num_updates: updates done.
       eval_s, update_s: the parts of ``wall_s`` spent evaluating and updating.
       first_update_s: the first update's part of ``update_s`` (mostly tracing).
-      interrupted: the run stopped early on Ctrl-C (after saving a checkpoint).
+      interrupted: the run stopped early on Ctrl-C or SIGTERM (after saving a checkpoint).
+      stopped_by: what stopped it early, ``"Ctrl-C"`` or ``"SIGTERM"`` (``""`` if nothing).
     """
 
     learner: object
@@ -61,6 +62,7 @@ class TrainingResult:
     update_s: float = 0.0
     first_update_s: float = 0.0
     interrupted: bool = False
+    stopped_by: str = ""
 
     @property
     def env_steps_per_s(self) -> float:
@@ -120,6 +122,7 @@ class TrainingSession:
         self.history: List[Dict[str, float]] = []
         self.checkpoint = None
         self.saved_episode = None
+        self.scenario_name, self.env_kwargs = None, {}  # run.json's, once begun
         if out_dir:
             self.checkpoint = TrainingCheckpoint(
                 os.path.join(out_dir, folder.CHECKPOINT_DIR), self.learner, self.policy,
@@ -150,6 +153,7 @@ class TrainingSession:
     def start(self, scenario_name: Optional[str], env_kwargs: Optional[dict]) -> None:
         """A fresh run: clears what an earlier run left in the folder (``--overwrite``,
         only now that this run has started), writes config.json and run.json."""
+        self.scenario_name, self.env_kwargs = scenario_name, env_kwargs
         if self.out_dir:
             folder.clear_run(self.out_dir)
             folder.remove_debris(self.out_dir)
@@ -159,7 +163,8 @@ class TrainingSession:
 
     def restore(self) -> None:
         """A resumed run: restores the newest readable checkpoint, then rebuilds the side
-        files (metrics.csv, returns.png, config.json, run.json) from it.
+        files (metrics.csv, returns.png, config.json, run.json) from it (a deleted
+        config.json or run.json too).
 
         Raises:
           RunFolderError: config.json was edited since the checkpoint was written.
@@ -180,7 +185,8 @@ class TrainingSession:
                 f"{os.path.join(self.out_dir, folder.CONFIG_FILE)} differs from the "
                 f"configuration the run was trained with: {', '.join(changed)}; put those "
                 "values back to resume it, or start a new run to change them")
-        info = folder.read_run(self.out_dir)
+        info = folder.read_run(self.out_dir)  # a deleted one: from the checkpoint
+        self.scenario_name, self.env_kwargs = info.scenario, info.env_kwargs
         folder.write_run_files(self.out_dir, info.scenario, info.env_kwargs, self.env.specs,
                                self.config)
         self.log.open(history=self.history)
@@ -221,7 +227,8 @@ class TrainingSession:
         Raises:
           FloatingPointError: a loss became NaN or infinite (the message says
             which checkpoint is kept).
-          KeyboardInterrupt: a second Ctrl-C (the last checkpoint is kept).
+          KeyboardInterrupt: a second Ctrl-C, or ``Terminated`` for a second SIGTERM
+            (the message says which checkpoint is kept).
         """
         progress = self.progress
         self._session_start = time.perf_counter()
@@ -237,9 +244,8 @@ class TrainingSession:
         except (OSError, CheckpointError) as error:  # a full disk, a folder gone read-only
             reason = error if isinstance(error, CheckpointError) else _describe(error)
             raise RunWriteError(f"{reason}. {self._kept_checkpoint()}") from None
-        except KeyboardInterrupt:
-            self.log.say(f"stopped at once: {self._kept_checkpoint()}")
-            raise
+        except KeyboardInterrupt as error:
+            raise type(error)(self._kept_checkpoint()) from None  # said by whoever catches it
         finally:
             self.log.close_bar()
             self.updater.close()  # an update in flight ends before anything else
@@ -257,7 +263,7 @@ class TrainingSession:
         p = self.progress
         return TrainingResult(self.learner, self.policy, self.history, p.env_steps, p.wall_s,
                               p.episode, p.num_updates, p.eval_s, p.update_s, p.first_update_s,
-                              self.stop.requested)
+                              self.stop.requested, self.stop.signal_name)
 
     def evaluate(self, rate: float) -> Dict[str, float]:
         """Greedy returns on the run's evaluation set; logs and returns the metrics row."""
@@ -283,7 +289,9 @@ class TrainingSession:
     def save_checkpoint(self) -> None:
         """A checkpoint of everything, and the actors' .keras files beside it."""
         self.updater.wait()
-        self.checkpoint.save(self.progress, self.history, self.config.to_dict())
+        self.checkpoint.save(self.progress, self.history, self.config.to_dict(),
+                             folder.run_record(self.scenario_name, self.env_kwargs,
+                                               self.env.specs))
         with replacing_files_in(os.path.join(self.out_dir, folder.ACTORS_DIR)) as temporary:
             save_actors(self.learner.actors, self.env.specs, temporary)
         self.saved_episode = self.progress.episode
@@ -306,9 +314,12 @@ class TrainingSession:
         return self._wall_before + time.perf_counter() - self._session_start
 
     def _rate(self) -> float:
-        """Training env steps per second in this session, evaluation left out."""
+        """Training env steps per second in this session, evaluation and the session's
+        first update (TensorFlow traces the update's graph in it: seconds, which would
+        weigh on the first rows of a resumed run) left out."""
         p = self.progress
-        seconds = p.wall_s - self._wall_before - (p.eval_s - self._eval_before)
+        seconds = (p.wall_s - self._wall_before - (p.eval_s - self._eval_before)
+                   - self.updater.first_s)
         return (p.env_steps - self._steps_before) / max(seconds, 1e-9)
 
     def _kept_checkpoint(self) -> str:

@@ -32,6 +32,9 @@ class Updater:
         self.background = background
         self._pool = None
         self._pending = None  # (future, env_steps, launch time) of the update in flight
+        self.first_s = 0.0
+        """Seconds of this session's first update (TensorFlow traces its graph then)."""
+        self._updated = False
 
     def update(self, data) -> None:
         """One update on ``data`` (a sample of packed rows)."""
@@ -77,6 +80,8 @@ class Updater:
         progress = self.progress
         if progress.num_updates == 0:
             progress.first_update_s = elapsed
+        if not self._updated:
+            self.first_s, self._updated = elapsed, True
         check_finite(losses, env_steps)
         progress.num_updates += 1
         for key, value in losses.items():  # MATD3's critics-only updates log no actor loss

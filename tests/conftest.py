@@ -1,0 +1,68 @@
+"""What the tests share: ``small_disk`` (a full disk), and the catalogue's count: every test marked ``case("clear")`` (a bad input or a fault
+that must give one clear line) or ``case("sensible")`` (one that must do what a user
+expects) is one case of tests/test_catalogue.py's catalogue, and the run ends with their
+count by outcome:
+
+    catalogue: 88 cases: 0 lost, 0 tracebacks, 0 silent, 0 unclear, 70 one clear line,
+    18 handled sensibly
+
+A failing case counts as what its assertion says it is: the catalogue's checks begin
+their messages with ``lost:``, ``traceback:`` or ``silent:``; any other failure is
+``unclear``."""
+
+import re
+import subprocess
+
+import pytest
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs, to fill up: a full disk (skipped where it cannot be mounted)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+OUTCOMES = {"clear": "one clear line", "sensible": "handled sensibly"}
+FAILURES = ("lost", "traceback", "silent")
+
+_results = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "case(kind): a case of the catalogue of bad input "
+                                       "and faults: kind 'clear' or 'sensible'")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    marker = item.get_closest_marker("case")
+    if marker is None or report.when not in ("setup", "call"):
+        return report
+    if report.failed:
+        text = report.longreprtext
+        found = re.search(r"AssertionError: (lost|traceback|silent):", text)
+        _results[item.nodeid] = found.group(1) if found else (
+            "traceback" if "Traceback (most recent call last)" in text else "unclear")
+    elif report.when == "call" and report.passed:
+        _results.setdefault(item.nodeid, OUTCOMES[marker.args[0]])
+    return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _results:
+        return
+    counts = {name: 0 for name in FAILURES + ("unclear",) + tuple(OUTCOMES.values())}
+    for outcome in _results.values():
+        counts[outcome] += 1
+    terminalreporter.write_line(
+        f"catalogue: {len(_results)} cases: {counts['lost']} lost, {counts['traceback']} "
+        f"tracebacks, {counts['silent']} silent, {counts['unclear']} unclear, "
+        f"{counts['one clear line']} one clear line, {counts['handled sensibly']} handled "
+        "sensibly")
