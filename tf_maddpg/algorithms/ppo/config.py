@@ -75,9 +75,10 @@ class PPOConfig(RunConfig):
     num_envs: int = 128
     """Environments per rollout: each update learns from one episode of each
     (the MAPPO repository's n_rollout_threads)."""
-    eval_interval: int = 1_280
-    """Evaluate every this many training episodes (10 updates with 128 envs)."""
-    checkpoint_interval: int = 12_800
+    eval_interval: int = 3_200
+    """Evaluate every this many training episodes (25 updates with 128 envs, 80,000
+    env steps: 25 evaluations in the 80,000 episodes, the last at the last episode)."""
+    checkpoint_interval: int = 16_000
     """Save a checkpoint every this many episodes (and at the end)."""
 
     # --- Optimisation -------------------------------------------------------------
