@@ -89,13 +89,36 @@ def mixed_alive(batch, mixed):
     return [np.max([batch.alive[i] for i in members], axis=0) for members in mixed]
 
 
+class RunningMeanStd:
+    """EPyMARL's RunningMeanStd (src/components/standarize_stream.py) transcribed from torch
+    to float64 NumPy, line for line: ``torch.var`` is ``np.var(ddof=1)``."""
+
+    def __init__(self, epsilon=1e-4):
+        self.mean, self.var, self.count = 0.0, 1.0, epsilon
+
+    def update(self, arr):
+        arr = np.asarray(arr, np.float64).reshape(-1)
+        self.update_from_moments(arr.mean(), arr.var(ddof=1), arr.shape[0])
+
+    def update_from_moments(self, batch_mean, batch_var, batch_count):
+        delta = batch_mean - self.mean
+        tot_count = self.count + batch_count
+        new_mean = self.mean + delta * batch_count / tot_count
+        m_a = self.var * self.count
+        m_b = batch_var * batch_count
+        m_2 = m_a + m_b + np.square(delta) * self.count * batch_count / (self.count + batch_count)
+        self.mean, self.var, self.count = new_mean, m_2 / (self.count + batch_count), tot_count
+
+
 def standardise(rewards, alive, stats):
-    """Updates ``stats`` (mean, var, count per TD error; in place) and standardises."""
+    """Updates ``stats`` (mean, var, count per TD error; in place) and standardises:
+    EPyMARL's RunningMeanStd, whose batch variance is torch.var's (unbiased, n - 1),
+    over the transitions where the TD error is alive."""
     out = []
     for k, (r, m) in enumerate(zip(rewards, alive)):
         count = m.sum()
         batch_mean = (r * m).sum() / max(count, 1.0)
-        batch_var = (m * (r - batch_mean) ** 2).sum() / max(count, 1.0)
+        batch_var = (m * (r - batch_mean) ** 2).sum() / max(count - 1.0, 1.0)
         mean, var, old = stats["mean"][k], stats["var"][k], stats["count"][k]
         total = old + count
         delta = batch_mean - mean

@@ -5,6 +5,8 @@ The exact checks (tests/numpy_value_based.py is the same update in NumPy):
     that left, and truncated ones (stored as not terminated: they bootstrap);
   * VDN's sum, QMIX's mixer for known weights (one worked out by hand), and
     dQ_tot/dQ_i >= 0 for random states, Q-values and weights;
+  * the running reward statistics against EPyMARL's RunningMeanStd transcribed
+    (torch.var's n - 1 divisor), per TD error over the transitions where it is alive;
   * the losses (rtol 1e-5), the clipped gradients each Adam stepped with
     (read back from its first moment) against float64 central finite
     differences (rtol 1e-3), and every network's new weights after one
@@ -211,6 +213,59 @@ def test_td_targets_and_losses_equal_numpy(case):
     expected = ref.td_losses(nets, nbatch, expected_targets, config, learner.groups,
                              learner.mixed)
     np.testing.assert_allclose([float(v) for v in losses], expected, rtol=1e-5)
+
+
+def test_reward_standardisation_is_epymarls_running_mean_std():
+    """Two batches through the learner's running statistics against EPyMARL's
+    RunningMeanStd transcribed (numpy_value_based.RunningMeanStd, torch.var's n - 1):
+    VDN's one team reward with every agent alive, and IQL's per-agent rewards where each
+    agent's statistics see only the transitions where it is alive. Dividing the batch's
+    squared deviations by n (as this learner did) misses by n / (n - 1) = 32 / 31."""
+    rng = np.random.default_rng(5)
+    vdn = QLearner(SPREAD_SPECS, VDNConfig(hidden_sizes=(8,)))
+    iql = QLearner(ADVERSARY_SPECS, IQLConfig(hidden_sizes=(8,), share_parameters=False))
+    team, agents = ref.RunningMeanStd(), [ref.RunningMeanStd() for _ in ADVERSARY_SPECS]
+    for step in range(2):
+        batch = make_batch(SPREAD_SPECS, rng)
+        everyone = batch._replace(alive=tuple(np.ones(B, np.float32) for _ in SPREAD_SPECS))
+        rewards = vdn.team_rewards(everyone)
+        got = vdn.standardise_rewards(rewards, everyone)[0].numpy()
+        team.update(rewards[0].numpy())
+        np.testing.assert_allclose(
+            [vdn.reward_mean[0], vdn.reward_var[0], vdn.reward_count[0]],
+            [team.mean, team.var, team.count], rtol=1e-12, err_msg=f"VDN, batch {step}")
+        # EPyMARL divides by sqrt(var); the learner by sqrt(var + 1e-8).
+        np.testing.assert_allclose(got, (rewards[0].numpy() - team.mean) / np.sqrt(team.var),
+                                   rtol=1e-6, atol=1e-6)
+
+        batch = make_batch(ADVERSARY_SPECS, rng)  # some agents not alive in some transitions
+        iql.standardise_rewards(iql.team_rewards(batch), batch)
+        for i, stats in enumerate(agents):
+            stats.update(batch.rewards[i][batch.alive[i] > 0])
+            np.testing.assert_allclose(
+                [iql.reward_mean[i], iql.reward_var[i], iql.reward_count[i]],
+                [stats.mean, stats.var, stats.count], rtol=1e-12,
+                err_msg=f"IQL agent {i}, batch {step}")
+    assert 0 < (batch.alive[0] == 0).sum() < B  # the mask had work to do
+
+
+def test_one_reward_has_no_variance_and_no_reward_leaves_the_statistics():
+    """Where torch.var of one element is NaN, one alive transition adds variance 0, and a
+    batch where the TD error is never alive changes nothing."""
+    iql = QLearner(ADVERSARY_SPECS, IQLConfig(hidden_sizes=(8,), share_parameters=False))
+    batch = make_batch(ADVERSARY_SPECS, np.random.default_rng(6))
+    one = np.zeros(B, np.float32)
+    one[3] = 1.0
+    batch = batch._replace(alive=(one, np.zeros(B, np.float32), np.ones(B, np.float32)),
+                           rewards=tuple(np.full(B, 2.0, np.float32) for _ in range(3)))
+    iql.standardise_rewards(iql.team_rewards(batch), batch)
+    stats = ref.RunningMeanStd()
+    stats.update_from_moments(2.0, 0.0, 1)
+    np.testing.assert_allclose([iql.reward_mean[0], iql.reward_var[0], iql.reward_count[0]],
+                               [stats.mean, stats.var, stats.count], rtol=1e-12)
+    np.testing.assert_array_equal([iql.reward_mean[1], iql.reward_var[1], iql.reward_count[1]],
+                                  [0.0, 1.0, 1e-4])
+    assert np.all(np.isfinite(iql.reward_var.numpy()))
 
 
 def test_td_targets_stop_at_termination_bootstrap_at_truncation_and_skip_agents_that_left():

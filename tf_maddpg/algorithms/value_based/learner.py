@@ -290,15 +290,25 @@ class QLearner:
     def standardise_rewards(self, rewards: Sequence[tf.Tensor], batch: Batch) -> List[tf.Tensor]:
         """Updates the running statistics with this batch's rewards, then standardises them.
 
-        Each TD error's statistics count the transitions where it is alive
-        (Chan et al.'s parallel update of mean and variance, EPyMARL's
-        RunningMeanStd); the result is (r - mean) / sqrt(var + 1e-8).
+        EPyMARL's ``RunningMeanStd`` (``src/components/standarize_stream.py``),
+        as its ``QLearner`` calls it: the batch's mean and its variance as
+        ``torch.var`` gives it, unbiased (the squared deviations over n - 1),
+        merged into the running statistics by Chan et al.'s parallel update
+        (weights ``count`` and n), then ``(r - mean) / sqrt(var + 1e-8)`` with
+        the updated statistics. Each TD error's n counts the transitions where
+        it is alive. Where torch.var of a single reward is NaN, a batch with
+        one such transition has variance 0 here (the divisor is at least 1);
+        one with none leaves the statistics as they were. The 1e-8
+        (``STD_EPSILON``) is not EPyMARL's: it only matters for a reward that
+        never varies, whose variance then shrinks towards 0.
         """
         r = tf.cast(tf.stack(rewards, -1), tf.float64)  # [B, M]
         mask = tf.cast(tf.stack(self.mixed_alive(batch), -1), tf.float64)  # [B, M]
         count = tf.reduce_sum(mask, 0)  # [M]
         batch_mean = tf.reduce_sum(r * mask, 0) / tf.maximum(count, 1.0)
-        batch_var = tf.reduce_sum(mask * tf.square(r - batch_mean), 0) / tf.maximum(count, 1.0)
+        # Unbiased, as torch.var: n - 1 (EPyMARL's batch variance).
+        batch_var = (tf.reduce_sum(mask * tf.square(r - batch_mean), 0)
+                     / tf.maximum(count - 1.0, 1.0))
         old_count, delta = self.reward_count, batch_mean - self.reward_mean
         total = old_count + count
         mean = self.reward_mean + delta * count / total
