@@ -33,9 +33,19 @@ def elu(x):
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
 
 
-def qmix(mixer, q, state):
-    """QMIX's mixer: q [B, n], state [B, S] -> [B] (PyMARL's QMixer, two-layer hypernetworks)."""
+def layer_norm(state, epsilon=1e-3):
+    """A LayerNorm without scale or shift over each state's features (var divides by S)."""
+    mean = state.mean(axis=-1, keepdims=True)
+    var = ((state - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (state - mean) / np.sqrt(var + epsilon)
+
+
+def qmix(mixer, q, state, normalise=False):
+    """QMIX's mixer: q [B, n], state [B, S] -> [B] (PyMARL's QMixer, two-layer hypernetworks);
+    ``normalise``: the hypernetworks read ``layer_norm(state)`` (state_layer_norm)."""
     n = q.shape[1]
+    if normalise:
+        state = layer_norm(state)
     w1 = np.abs(dense(mixer["hyper_w1"], dense(mixer["hyper_w1_hidden"], state, True)))
     w1 = w1.reshape(len(q), n, -1)  # [B, n, E]
     b1 = dense(mixer["hyper_b1"], state)  # [B, E]
@@ -71,7 +81,7 @@ class FeedForward:
 
 def mix(cfg, nets, kind, k, q, state):
     if cfg.mixer == "qmix":
-        return qmix(nets[kind][k], q, state)
+        return qmix(nets[kind][k], q, state, cfg.state_layer_norm)
     return q.sum(axis=-1)
 
 

@@ -3,8 +3,10 @@
 The exact checks (tests/numpy_value_based.py is the same update in NumPy):
   * the double-Q TD targets, on a batch with terminated transitions, agents
     that left, and truncated ones (stored as not terminated: they bootstrap);
-  * VDN's sum, QMIX's mixer for known weights (one worked out by hand), and
-    dQ_tot/dQ_i >= 0 for random states, Q-values and weights;
+  * VDN's sum, QMIX's mixer for known weights (one worked out by hand), with
+    and without the LayerNorm of its state (``state_layer_norm``), whose gain no
+    longer grows with the state, and dQ_tot/dQ_i >= 0 for random states,
+    Q-values and weights;
   * the running reward statistics against EPyMARL's RunningMeanStd transcribed
     (torch.var's n - 1 divisor), per TD error over the transitions where it is alive;
   * the losses (rtol 1e-5), the clipped gradients each Adam stepped with
@@ -62,6 +64,9 @@ CASES = {
     "qmix_soft": (MIXED_SPECS, QMIXConfig(mixing_embed_dim=3, hypernet_hidden=5, double_q=False,
                                           tau=0.3, target_update_interval=1,
                                           standardise_rewards=False)),
+    # One team; the mixer reads the state through its LayerNorm.
+    "qmix_layer_norm": (SPREAD_SPECS, QMIXConfig(mixing_embed_dim=4, hypernet_hidden=6,
+                                                 state_layer_norm=True, max_grad_norm=0.5)),
 }
 """name: (specs, the case's config; make_case sets the sizes, learning rate and seed)."""
 
@@ -163,21 +168,51 @@ def test_qmix_mixer_worked_out_by_hand():
     np.testing.assert_allclose(mixer([q, state]).numpy(), expected, rtol=1e-6)
 
 
-def random_mixer(rng, n, state_dim, scale):
-    mixer = make_qmix_mixer(n, state_dim, embed_dim=5, hypernet_hidden=7)
+def random_mixer(rng, n, state_dim, scale, layer_norm=False):
+    mixer = make_qmix_mixer(n, state_dim, embed_dim=5, hypernet_hidden=7, layer_norm=layer_norm)
     mixer.set_weights([rng.normal(scale=scale, size=w.shape).astype(np.float32)
                        for w in mixer.get_weights()])
     return mixer
 
 
-def test_qmix_mixer_equals_numpy_for_known_weights():
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_qmix_mixer_equals_numpy_for_known_weights(layer_norm):
     rng = np.random.default_rng(2)
-    mixer = random_mixer(rng, 3, 9, 0.5)
-    q, state = rng.normal(size=(64, 3)), rng.normal(size=(64, 9))
+    mixer = random_mixer(rng, 3, 9, 0.5, layer_norm)
+    # Offset and scaled states, so that the LayerNorm's centring and scaling both show.
+    q, state = rng.normal(size=(64, 3)), rng.normal(loc=0.7, scale=2.0, size=(64, 9))
     params = {name: [w.astype(np.float64) for w in mixer.get_layer(name).get_weights()]
               for name in ref.MIXER_LAYERS}
     np.testing.assert_allclose(mixer([q.astype(np.float32), state.astype(np.float32)]).numpy(),
-                               ref.qmix(params, q, state), rtol=1e-5, atol=1e-6)
+                               ref.qmix(params, q, state, layer_norm), rtol=1e-5, atol=1e-6)
+    if layer_norm:  # the reference without the LayerNorm is another function
+        assert not np.allclose(ref.qmix(params, q, state), ref.qmix(params, q, state, True),
+                               rtol=1e-3)
+
+
+def test_the_state_layer_norm_is_the_only_difference_and_bounds_the_mixers_gain():
+    """With state_layer_norm the mixer has the same weights (the LayerNorm has none), and
+    its weights of the Q-values, dQ_tot/dq, no longer grow with the state's size: without
+    it, the mean gain at the states 10 s is many times that at s (each hypernetwork grows
+    about linearly with s, and Q_tot multiplies two); with it, LayerNorm(10 s) is
+    LayerNorm(s) up to its epsilon, and so is the gain."""
+    rng = np.random.default_rng(4)
+    plain = random_mixer(rng, 3, 9, 0.5)
+    normed = make_qmix_mixer(3, 9, embed_dim=5, hypernet_hidden=7, layer_norm=True)
+    assert [layer.name for layer in normed.layers if layer.weights] == [
+        layer.name for layer in plain.layers if layer.weights]
+    normed.set_weights(plain.get_weights())
+    q = tf.constant(rng.uniform(0.5, 1.5, size=(256, 3)), tf.float32)
+    state = rng.normal(size=(256, 9))
+
+    def gain(mixer, s):
+        with tf.GradientTape() as tape:
+            tape.watch(q)
+            q_tot = mixer([q, tf.constant(s, tf.float32)])
+        return tape.gradient(q_tot, q).numpy().sum(-1)  # [B]: sum_i dQ_tot/dq_i
+
+    assert gain(plain, 10.0 * state).mean() > 20.0 * gain(plain, state).mean()
+    np.testing.assert_allclose(gain(normed, 10.0 * state), gain(normed, state), rtol=1e-2)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -444,6 +479,24 @@ def test_the_snapshot_carries_the_schedules_position():
 
 
 # --- Box actions are refused ---------------------------------------------------------------
+
+def test_a_qmix_run_from_before_state_layer_norm_resumes_with_the_raw_state():
+    """config.json and the checkpoint of a run trained before the field existed lack it: it
+    reads as its default, False, the raw state those runs were trained with."""
+    from tf_maddpg.algorithms.registry import config_from_dict
+    from tf_maddpg.config import changed_fields
+
+    saved = {k: v for k, v in QMIXConfig().to_dict().items() if k != "state_layer_norm"}
+    config = config_from_dict(saved)
+    assert config.state_layer_norm is False
+    assert changed_fields(saved, config.to_dict(), QMIXConfig().to_dict()) == []
+    learner = QLearner(SPREAD_SPECS, config.replace(hidden_sizes=(8,)))
+    assert all("state_norm" not in [layer.name for layer in m.layers]
+               for m in learner.mixers + learner.target_mixers)
+    normed = QLearner(SPREAD_SPECS, config.replace(hidden_sizes=(8,), state_layer_norm=True))
+    assert all("state_norm" in [layer.name for layer in m.layers]
+               for m in normed.mixers + normed.target_mixers)
+
 
 def test_box_actions_are_refused_with_what_to_use_instead(capsys, tmp_path):
     specs = (AgentSpec("agent_0", 4, 2, False, (-1.0, -1.0), (1.0, 1.0)),)

@@ -8,7 +8,7 @@ import dataclasses
 from typing import ClassVar
 
 from tf_maddpg.algorithms.vdn.config import VDNConfig
-from tf_maddpg.config import check_int
+from tf_maddpg.config import check_bool, check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,8 +26,15 @@ class QMIXConfig(VDNConfig):
     hypernet_hidden: int = 64
     """Width of the hidden layer of each two-layer hypernetwork that makes the
     mixer's weights from the state (EPyMARL's hypernet_embed)."""
+    state_layer_norm: bool = False
+    """The mixer reads the state through a LayerNorm without weights, so that
+    its weights stay bounded however far out the state is (True); False feeds
+    the raw state as EPyMARL does, with which gamma 0.99 diverged on
+    simple_spread (networks/mixers.py; value_based/config.py has the probes).
+    Runs from before this field are False."""
 
     def __post_init__(self):
         super().__post_init__()
         check_int(self, "mixing_embed_dim", low=1)
         check_int(self, "hypernet_hidden", low=1)
+        check_bool(self, "state_layer_norm")

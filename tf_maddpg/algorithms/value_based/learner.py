@@ -22,8 +22,9 @@ maximum). The target mixer mixes the next Q-values of the next state s'.
 **The global state.** mpe2's ``env.state()`` is the concatenation of every
 agent's observation, in agent order, which is exactly the packed observation
 row that the replay buffer stores (``TransitionLayout``: the ``obs`` block);
-QMIX's mixer reads that row as s (and the ``next_obs`` block as s'). An
-agent that left is zeros in it, as in the buffer.
+QMIX's mixer reads that row as s (and the ``next_obs`` block as s'), raw
+as EPyMARL's does, or through a LayerNorm with ``state_layer_norm``
+(``networks/mixers.py``). An agent that left is zeros in it, as in the buffer.
 
 **Teams** (``teams.py``): cooperative scenarios are one team; on competitive
 ones (``teams='auto'`` or ``'by_name'``) each team (agents whose names differ
@@ -150,7 +151,8 @@ class QLearner:
                 for kind, models in (("mixer", self.mixers), ("target_mixer", self.target_mixers)):
                     models.append(make_qmix_mixer(len(members), self.layout.obs_width,
                                                   config.mixing_embed_dim,
-                                                  config.hypernet_hidden, f"{kind}_{label}"))
+                                                  config.hypernet_hidden, f"{kind}_{label}",
+                                                  layer_norm=config.state_layer_norm))
         for online, target in zip(self.q_networks + self.mixers,
                                   self.target_q_networks + self.target_mixers):
             target.set_weights(online.get_weights())
