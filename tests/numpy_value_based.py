@@ -33,9 +33,19 @@ def elu(x):
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
 
 
-def qmix(mixer, q, state):
-    """QMIX's mixer: q [B, n], state [B, S] -> [B] (PyMARL's QMixer, two-layer hypernetworks)."""
+def layer_norm(state, epsilon=1e-3):
+    """A LayerNorm without scale or shift over each state's features (var divides by S)."""
+    mean = state.mean(axis=-1, keepdims=True)
+    var = ((state - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (state - mean) / np.sqrt(var + epsilon)
+
+
+def qmix(mixer, q, state, normalise=False):
+    """QMIX's mixer: q [B, n], state [B, S] -> [B] (PyMARL's QMixer, two-layer hypernetworks);
+    ``normalise``: the hypernetworks read ``layer_norm(state)`` (state_layer_norm)."""
     n = q.shape[1]
+    if normalise:
+        state = layer_norm(state)
     w1 = np.abs(dense(mixer["hyper_w1"], dense(mixer["hyper_w1_hidden"], state, True)))
     w1 = w1.reshape(len(q), n, -1)  # [B, n, E]
     b1 = dense(mixer["hyper_b1"], state)  # [B, E]
@@ -71,7 +81,7 @@ class FeedForward:
 
 def mix(cfg, nets, kind, k, q, state):
     if cfg.mixer == "qmix":
-        return qmix(nets[kind][k], q, state)
+        return qmix(nets[kind][k], q, state, cfg.state_layer_norm)
     return q.sum(axis=-1)
 
 
@@ -89,13 +99,36 @@ def mixed_alive(batch, mixed):
     return [np.max([batch.alive[i] for i in members], axis=0) for members in mixed]
 
 
+class RunningMeanStd:
+    """EPyMARL's RunningMeanStd (src/components/standarize_stream.py) transcribed from torch
+    to float64 NumPy, line for line: ``torch.var`` is ``np.var(ddof=1)``."""
+
+    def __init__(self, epsilon=1e-4):
+        self.mean, self.var, self.count = 0.0, 1.0, epsilon
+
+    def update(self, arr):
+        arr = np.asarray(arr, np.float64).reshape(-1)
+        self.update_from_moments(arr.mean(), arr.var(ddof=1), arr.shape[0])
+
+    def update_from_moments(self, batch_mean, batch_var, batch_count):
+        delta = batch_mean - self.mean
+        tot_count = self.count + batch_count
+        new_mean = self.mean + delta * batch_count / tot_count
+        m_a = self.var * self.count
+        m_b = batch_var * batch_count
+        m_2 = m_a + m_b + np.square(delta) * self.count * batch_count / (self.count + batch_count)
+        self.mean, self.var, self.count = new_mean, m_2 / (self.count + batch_count), tot_count
+
+
 def standardise(rewards, alive, stats):
-    """Updates ``stats`` (mean, var, count per TD error; in place) and standardises."""
+    """Updates ``stats`` (mean, var, count per TD error; in place) and standardises:
+    EPyMARL's RunningMeanStd, whose batch variance is torch.var's (unbiased, n - 1),
+    over the transitions where the TD error is alive."""
     out = []
     for k, (r, m) in enumerate(zip(rewards, alive)):
         count = m.sum()
         batch_mean = (r * m).sum() / max(count, 1.0)
-        batch_var = (m * (r - batch_mean) ** 2).sum() / max(count, 1.0)
+        batch_var = (m * (r - batch_mean) ** 2).sum() / max(count - 1.0, 1.0)
         mean, var, old = stats["mean"][k], stats["var"][k], stats["count"][k]
         total = old + count
         delta = batch_mean - mean

@@ -3,8 +3,12 @@
 The exact checks (tests/numpy_value_based.py is the same update in NumPy):
   * the double-Q TD targets, on a batch with terminated transitions, agents
     that left, and truncated ones (stored as not terminated: they bootstrap);
-  * VDN's sum, QMIX's mixer for known weights (one worked out by hand), and
-    dQ_tot/dQ_i >= 0 for random states, Q-values and weights;
+  * VDN's sum, QMIX's mixer for known weights (one worked out by hand), with
+    and without the LayerNorm of its state (``state_layer_norm``), whose gain no
+    longer grows with the state, and dQ_tot/dQ_i >= 0 for random states,
+    Q-values and weights;
+  * the running reward statistics against EPyMARL's RunningMeanStd transcribed
+    (torch.var's n - 1 divisor), per TD error over the transitions where it is alive;
   * the losses (rtol 1e-5), the clipped gradients each Adam stepped with
     (read back from its first moment) against float64 central finite
     differences (rtol 1e-3), and every network's new weights after one
@@ -61,6 +65,9 @@ CASES = {
     "qmix_soft": (MIXED_SPECS, QMIXConfig(mixing_embed_dim=3, hypernet_hidden=5, double_q=False,
                                           tau=0.3, target_update_interval=1,
                                           standardise_rewards=False)),
+    # One team; the mixer reads the state through its LayerNorm.
+    "qmix_layer_norm": (SPREAD_SPECS, QMIXConfig(mixing_embed_dim=4, hypernet_hidden=6,
+                                                 state_layer_norm=True, max_grad_norm=0.5)),
 }
 """name: (specs, the case's config; make_case sets the sizes, learning rate and seed)."""
 
@@ -162,21 +169,51 @@ def test_qmix_mixer_worked_out_by_hand():
     np.testing.assert_allclose(mixer([q, state]).numpy(), expected, rtol=1e-6)
 
 
-def random_mixer(rng, n, state_dim, scale):
-    mixer = make_qmix_mixer(n, state_dim, embed_dim=5, hypernet_hidden=7)
+def random_mixer(rng, n, state_dim, scale, layer_norm=False):
+    mixer = make_qmix_mixer(n, state_dim, embed_dim=5, hypernet_hidden=7, layer_norm=layer_norm)
     mixer.set_weights([rng.normal(scale=scale, size=w.shape).astype(np.float32)
                        for w in mixer.get_weights()])
     return mixer
 
 
-def test_qmix_mixer_equals_numpy_for_known_weights():
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_qmix_mixer_equals_numpy_for_known_weights(layer_norm):
     rng = np.random.default_rng(2)
-    mixer = random_mixer(rng, 3, 9, 0.5)
-    q, state = rng.normal(size=(64, 3)), rng.normal(size=(64, 9))
+    mixer = random_mixer(rng, 3, 9, 0.5, layer_norm)
+    # Offset and scaled states, so that the LayerNorm's centring and scaling both show.
+    q, state = rng.normal(size=(64, 3)), rng.normal(loc=0.7, scale=2.0, size=(64, 9))
     params = {name: [w.astype(np.float64) for w in mixer.get_layer(name).get_weights()]
               for name in ref.MIXER_LAYERS}
     np.testing.assert_allclose(mixer([q.astype(np.float32), state.astype(np.float32)]).numpy(),
-                               ref.qmix(params, q, state), rtol=1e-5, atol=1e-6)
+                               ref.qmix(params, q, state, layer_norm), rtol=1e-5, atol=1e-6)
+    if layer_norm:  # the reference without the LayerNorm is another function
+        assert not np.allclose(ref.qmix(params, q, state), ref.qmix(params, q, state, True),
+                               rtol=1e-3)
+
+
+def test_the_state_layer_norm_is_the_only_difference_and_bounds_the_mixers_gain():
+    """With state_layer_norm the mixer has the same weights (the LayerNorm has none), and
+    its weights of the Q-values, dQ_tot/dq, no longer grow with the state's size: without
+    it, the mean gain at the states 10 s is many times that at s (each hypernetwork grows
+    about linearly with s, and Q_tot multiplies two); with it, LayerNorm(10 s) is
+    LayerNorm(s) up to its epsilon, and so is the gain."""
+    rng = np.random.default_rng(4)
+    plain = random_mixer(rng, 3, 9, 0.5)
+    normed = make_qmix_mixer(3, 9, embed_dim=5, hypernet_hidden=7, layer_norm=True)
+    assert [layer.name for layer in normed.layers if layer.weights] == [
+        layer.name for layer in plain.layers if layer.weights]
+    normed.set_weights(plain.get_weights())
+    q = tf.constant(rng.uniform(0.5, 1.5, size=(256, 3)), tf.float32)
+    state = rng.normal(size=(256, 9))
+
+    def gain(mixer, s):
+        with tf.GradientTape() as tape:
+            tape.watch(q)
+            q_tot = mixer([q, tf.constant(s, tf.float32)])
+        return tape.gradient(q_tot, q).numpy().sum(-1)  # [B]: sum_i dQ_tot/dq_i
+
+    assert gain(plain, 10.0 * state).mean() > 20.0 * gain(plain, state).mean()
+    np.testing.assert_allclose(gain(normed, 10.0 * state), gain(normed, state), rtol=1e-2)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -212,6 +249,59 @@ def test_td_targets_and_losses_equal_numpy(case):
     expected = ref.td_losses(nets, nbatch, expected_targets, config, learner.groups,
                              learner.mixed)
     np.testing.assert_allclose([float(v) for v in losses], expected, rtol=1e-5)
+
+
+def test_reward_standardisation_is_epymarls_running_mean_std():
+    """Two batches through the learner's running statistics against EPyMARL's
+    RunningMeanStd transcribed (numpy_value_based.RunningMeanStd, torch.var's n - 1):
+    VDN's one team reward with every agent alive, and IQL's per-agent rewards where each
+    agent's statistics see only the transitions where it is alive. Dividing the batch's
+    squared deviations by n (as this learner did) misses by n / (n - 1) = 32 / 31."""
+    rng = np.random.default_rng(5)
+    vdn = QLearner(SPREAD_SPECS, VDNConfig(hidden_sizes=(8,)))
+    iql = QLearner(ADVERSARY_SPECS, IQLConfig(hidden_sizes=(8,), share_parameters=False))
+    team, agents = ref.RunningMeanStd(), [ref.RunningMeanStd() for _ in ADVERSARY_SPECS]
+    for step in range(2):
+        batch = make_batch(SPREAD_SPECS, rng)
+        everyone = batch._replace(alive=tuple(np.ones(B, np.float32) for _ in SPREAD_SPECS))
+        rewards = vdn.team_rewards(everyone)
+        got = vdn.standardise_rewards(rewards, everyone)[0].numpy()
+        team.update(rewards[0].numpy())
+        np.testing.assert_allclose(
+            [vdn.reward_mean[0], vdn.reward_var[0], vdn.reward_count[0]],
+            [team.mean, team.var, team.count], rtol=1e-12, err_msg=f"VDN, batch {step}")
+        # EPyMARL divides by sqrt(var); the learner by sqrt(var + 1e-8).
+        np.testing.assert_allclose(got, (rewards[0].numpy() - team.mean) / np.sqrt(team.var),
+                                   rtol=1e-6, atol=1e-6)
+
+        batch = make_batch(ADVERSARY_SPECS, rng)  # some agents not alive in some transitions
+        iql.standardise_rewards(iql.team_rewards(batch), batch)
+        for i, stats in enumerate(agents):
+            stats.update(batch.rewards[i][batch.alive[i] > 0])
+            np.testing.assert_allclose(
+                [iql.reward_mean[i], iql.reward_var[i], iql.reward_count[i]],
+                [stats.mean, stats.var, stats.count], rtol=1e-12,
+                err_msg=f"IQL agent {i}, batch {step}")
+    assert 0 < (batch.alive[0] == 0).sum() < B  # the mask had work to do
+
+
+def test_one_reward_has_no_variance_and_no_reward_leaves_the_statistics():
+    """Where torch.var of one element is NaN, one alive transition adds variance 0, and a
+    batch where the TD error is never alive changes nothing."""
+    iql = QLearner(ADVERSARY_SPECS, IQLConfig(hidden_sizes=(8,), share_parameters=False))
+    batch = make_batch(ADVERSARY_SPECS, np.random.default_rng(6))
+    one = np.zeros(B, np.float32)
+    one[3] = 1.0
+    batch = batch._replace(alive=(one, np.zeros(B, np.float32), np.ones(B, np.float32)),
+                           rewards=tuple(np.full(B, 2.0, np.float32) for _ in range(3)))
+    iql.standardise_rewards(iql.team_rewards(batch), batch)
+    stats = ref.RunningMeanStd()
+    stats.update_from_moments(2.0, 0.0, 1)
+    np.testing.assert_allclose([iql.reward_mean[0], iql.reward_var[0], iql.reward_count[0]],
+                               [stats.mean, stats.var, stats.count], rtol=1e-12)
+    np.testing.assert_array_equal([iql.reward_mean[1], iql.reward_var[1], iql.reward_count[1]],
+                                  [0.0, 1.0, 1e-4])
+    assert np.all(np.isfinite(iql.reward_var.numpy()))
 
 
 def test_td_targets_stop_at_termination_bootstrap_at_truncation_and_skip_agents_that_left():
@@ -390,6 +480,24 @@ def test_the_snapshot_carries_the_schedules_position():
 
 
 # --- Box actions are refused ---------------------------------------------------------------
+
+def test_a_qmix_run_from_before_state_layer_norm_resumes_with_the_raw_state():
+    """config.json and the checkpoint of a run trained before the field existed lack it: it
+    reads as its default, False, the raw state those runs were trained with."""
+    from tf_maddpg.algorithms.registry import config_from_dict
+    from tf_maddpg.config import changed_fields
+
+    saved = {k: v for k, v in QMIXConfig().to_dict().items() if k != "state_layer_norm"}
+    config = config_from_dict(saved)
+    assert config.state_layer_norm is False
+    assert changed_fields(saved, config.to_dict(), QMIXConfig().to_dict()) == []
+    learner = QLearner(SPREAD_SPECS, config.replace(hidden_sizes=(8,)))
+    assert all("state_norm" not in [layer.name for layer in m.layers]
+               for m in learner.mixers + learner.target_mixers)
+    normed = QLearner(SPREAD_SPECS, config.replace(hidden_sizes=(8,), state_layer_norm=True))
+    assert all("state_norm" in [layer.name for layer in m.layers]
+               for m in normed.mixers + normed.target_mixers)
+
 
 def test_box_actions_are_refused_with_what_to_use_instead(capsys, tmp_path):
     specs = (AgentSpec("agent_0", 4, 2, False, (-1.0, -1.0), (1.0, 1.0)),)

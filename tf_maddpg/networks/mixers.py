@@ -12,6 +12,21 @@ As in PyMARL's ``QMixer`` (and EPyMARL's), with two-layer hypernetworks::
 Every weight that multiplies a Q-value is an absolute value and ELU is
 increasing, so dQ_tot/dq_i >= 0: the greedy joint action is every agent's
 own greedy action.
+
+``layer_norm`` (QMIXConfig's ``state_layer_norm``) gives every
+hypernetwork, ``hyper_b1`` and V the state through a LayerNorm without
+scale or shift, ``s_hat = (s - mean(s)) / sqrt(var(s) + 1e-3)`` over the
+state's features (one state at a time; ``var`` divides by the number of
+features; 1e-3 is Keras's LayerNormalization epsilon). A scale and shift of
+their own would add nothing: every layer that reads s_hat is a Dense layer,
+which can take them into its kernel and bias. Without it the hypernetworks
+see the raw state, which mpe2 does not bound (positions and velocities grow
+as agents wander off), and a ReLU network's output grows with its input,
+so the mixer's weights |w1(s)|, |w2(s)| (the absolute value: in every
+direction) are largest at the states farthest out; with gamma 0.99 the
+targets' maximisation bias, multiplied by that gain and bootstrapped over a
+100-step horizon, made QMIX value the far states above the near ones and
+diverge (``algorithms/value_based/config.py`` has the probes).
 """
 
 from __future__ import annotations
@@ -50,23 +65,34 @@ class MonotonicMixing(keras.layers.Layer):
                 "embed_dim": self.embed_dim}
 
 
+STATE_NORM_EPSILON = 1e-3
+"""Added to the state's variance in the mixer's LayerNorm (Keras's default epsilon)."""
+
+
 def make_qmix_mixer(num_agents: int, state_dim: int, embed_dim: int = 32,
-                    hypernet_hidden: int = 64, name: str = "mixer") -> keras.Model:
+                    hypernet_hidden: int = 64, name: str = "mixer",
+                    layer_norm: bool = False) -> keras.Model:
     """QMIX's mixer: ``[q [B, num_agents], state [B, state_dim]] -> Q_tot [B]``.
 
     Layers (named for tests): ``hyper_w1_hidden``, ``hyper_w1``, ``hyper_b1``,
     ``hyper_w2_hidden``, ``hyper_w2``, ``v_hidden``, ``v``; each initialised as
-    torch.nn.Linear is (PyMARL's).
+    torch.nn.Linear is (PyMARL's). With ``layer_norm`` they read the state
+    through ``state_norm``, a LayerNorm without weights (this module's
+    docstring); without, the mixer is PyMARL's, layer for layer.
     """
     q = keras.Input(shape=(num_agents,), name="q")
     state = keras.Input(shape=(state_dim,), name="state")
+    features = state
+    if layer_norm:
+        features = keras.layers.LayerNormalization(
+            epsilon=STATE_NORM_EPSILON, center=False, scale=False, name="state_norm")(state)
 
     def two_layers(hidden, out, prefix):
-        h = _dense(hidden, state_dim, "relu", f"{prefix}_hidden")(state)
+        h = _dense(hidden, state_dim, "relu", f"{prefix}_hidden")(features)
         return _dense(out, hidden, None, prefix)(h)
 
     w1 = two_layers(hypernet_hidden, num_agents * embed_dim, "hyper_w1")
-    b1 = _dense(embed_dim, state_dim, None, "hyper_b1")(state)
+    b1 = _dense(embed_dim, state_dim, None, "hyper_b1")(features)
     w2 = two_layers(hypernet_hidden, embed_dim, "hyper_w2")
     v = two_layers(embed_dim, 1, "v")
     q_tot = MonotonicMixing(num_agents, embed_dim, name="mixing")([q, w1, b1, w2, v])

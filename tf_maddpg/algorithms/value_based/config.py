@@ -21,24 +21,60 @@ replay of single steps (mpe2 episodes are 25 steps):
 
 What differs from EPyMARL: the discount, 0.9 (JaxMARL's for its IQL, VDN and
 QMIX on MPE, ``baselines/QLearning/config/alg/``) in place of 0.99 (below);
+the time limit bootstraps (EPyMARL's runners store a transition as terminated
+unless the env's info says ``episode_limit``, which its gymma wrapper for MPE
+never does, so EPyMARL's targets stop at MPE's 25th step, as JaxMARL's do);
 single transitions instead of whole episodes (feed-forward agents need no
 history); no last action in the observations (``obs_last_action``); and
 TorchAdam's step (PyTorch's Adam formula, as EPyMARL's).
 
 Why gamma 0.9: mpe2's episodes are 25 steps, truncated, never terminated, so
 with 0.99 (a 100-step horizon) most of a target is the bootstrapped estimate of
-what lies beyond the episode. With 0.99, QMIX diverged on simple_spread (TD loss
-0.3 at 40k env steps, about 16,000 at 1.6M, Q_tot about 10,000 against a true
-value near -33: the monotonic mixer's learned gain, about 1,000, multiplied the
-maximisation bias of the targets); a lower lr (1e-4), no reward standardisation
-and soft targets (tau 0.005) each diverged as well, gamma 0.9 learned. IQL and
-VDN did not diverge there with 0.99 but learned less: three seeds each at 0.96M env
-steps (docs/results/family/README.md, "IQL and VDN with gamma 0.9"), mean return
-per agent with 0.99 / 0.9, simple_spread IQL -20.2 / -16.0, VDN -15.5 / -11.0;
-simple_speaker_listener IQL -15.7 / -13.3, VDN -16.8 / -13.6; simple_reference
-the same within the seeds' spread. On simple_tag, with 0.99, the good agent's TD
-loss of IQL and VDN ran away after 1M env steps as QMIX's had (to 400 - 100,000
-by 2M, in all six runs of docs/results/family) and its return with it.
+what lies beyond the episode. IQL and VDN learned less with 0.99: three seeds
+each at 0.96M env steps (docs/results/family/README.md, "IQL and VDN with
+gamma 0.9"), mean return per agent with 0.99 / 0.9, simple_spread IQL -20.2 /
+-16.0, VDN -15.5 / -11.0; simple_speaker_listener IQL -15.7 / -13.3, VDN -16.8
+/ -13.6; simple_reference the same within the seeds' spread. On simple_tag,
+with 0.99, the good agent's TD loss of IQL and VDN ran away after 1M env steps
+(to 400 - 100,000 by 2M, in all six runs of docs/results/family) and its return
+with it.
+
+QMIX with 0.99 diverged on simple_spread, and its cause was the mixer's input
+(``QMIXConfig.state_layer_norm``, ``networks/mixers.py``). Seed 0, the results'
+command line with ``--gamma 0.99``: TD loss 0.33 at 40k env steps, 8.5 at 200k,
+73 at 400k (about 16,000 at 1.6M in the first run), and the return fell to
+random play's (-25.9 per agent at 400k). The hypernetworks read the raw state,
+which mpe2 does not bound, and their outputs grow with it, so the mixer's
+weights of the Q-values (absolute values: larger in every direction) are
+largest at the states farthest out: 1.8 - 2.4 times the mean of the nearer half
+of the replay over the first 200k env steps, while the agents' own Q-values
+spread over 0.05 between actions and the mixer multiplied them by 20 - 130.
+Where the gain is largest the targets' maximisation bias is too, and over a
+bootstrapped 100-step horizon it compounded: at 80k env steps QMIX valued the
+farthest tenth of the replay's states 5 below the nearer half (their rewards
+are 1.2 lower), at 120k 13 above, at 160k 44 above; the greedy policy went
+there, the states grew (rms 0.7 -> 1.0) and the gain with them. Not the cause,
+each diverging the same way by 200k env steps (TD loss): a per-feature running
+standardisation of the state (6.2; it rescales the state but does not bound
+it), hypernetworks initialised 1,000 times smaller (JaxMARL's init scale;
+11.7), EPyMARL's time limit as a termination (10.4; its targets are then the
+same states' with and without the bootstrap), and earlier a lower lr (1e-4), no
+reward standardisation and soft targets (tau 0.005).
+
+A LayerNorm of the state before the hypernetworks bounds their input, and with
+it the divergence went: the far states stayed below the near ones (by 10 - 28
+throughout), the gain at far states 0.74 - 0.88 times that at near ones, and
+the TD loss at most 4.1 (3.5 at 2M) over 2M env steps, Q_tot levelling at about
+90. But QMIX then learned as IQL and VDN do with 0.99, less than with 0.9:
+-15.5 per agent at 400k, -16.3 at 800k, -15.7 at 2M, against -12.7, -11.2 and
+-9.7 with 0.9 (seed 0 of docs/results/family); its Q_tot of about 90 is what a
+policy scoring about -9.5 would earn (every step at that reward for 100 steps),
+the one it acts with scores -16: the maximisation bias of a 100-step horizon,
+which faster target updates (every 50 updates: Q_tot 150, -19.2 at 400k) made
+worse and the time limit as a termination did not mend (-17.7 at 400k, the TD
+loss 11.3). With 0.9 the LayerNorm changed little (seed 0: -13.2 per agent at
+400k against -12.7). So gamma stays 0.9 for all three, and QMIX keeps the raw
+state by default (``state_layer_norm``; the runs before the field had it).
 
 ``agent='gru'`` is EPyMARL's recurrent agent (``use_rnn: True``, ``hidden_dim:
 64``) and its replay of whole episodes: the same counts in transitions (800 =
@@ -100,8 +136,9 @@ class ValueBasedConfig(OffPolicyConfig):
     adam_epsilon: float = 1e-8
     """Adam's epsilon (torch.optim.Adam's default, EPyMARL's)."""
     gamma: float = 0.9
-    """Discount factor: JaxMARL's for MPE (EPyMARL's 0.99 learned less here and made
-    QMIX diverge; see this module's docstring)."""
+    """Discount factor: JaxMARL's for MPE (EPyMARL's 0.99 learned less here; QMIX's
+    divergence with it came from its mixer's raw state, ``state_layer_norm``; see
+    this module's docstring)."""
     max_grad_norm: Optional[float] = 10.0
     """Clip the gradients of each team's networks (IQL: each network's) to this
     global norm; None turns it off."""

@@ -22,8 +22,9 @@ maximum). The target mixer mixes the next Q-values of the next state s'.
 **The global state.** mpe2's ``env.state()`` is the concatenation of every
 agent's observation, in agent order, which is exactly the packed observation
 row that the replay buffer stores (``TransitionLayout``: the ``obs`` block);
-QMIX's mixer reads that row as s (and the ``next_obs`` block as s'). An
-agent that left is zeros in it, as in the buffer.
+QMIX's mixer reads that row as s (and the ``next_obs`` block as s'), raw
+as EPyMARL's does, or through a LayerNorm with ``state_layer_norm``
+(``networks/mixers.py``). An agent that left is zeros in it, as in the buffer.
 
 **Teams** (``teams.py``): cooperative scenarios are one team; on competitive
 ones (``teams='auto'`` or ``'by_name'``) each team (agents whose names differ
@@ -151,7 +152,8 @@ class QLearner:
                 for kind, models in (("mixer", self.mixers), ("target_mixer", self.target_mixers)):
                     models.append(make_qmix_mixer(len(members), self.layout.obs_width,
                                                   config.mixing_embed_dim,
-                                                  config.hypernet_hidden, f"{kind}_{label}"))
+                                                  config.hypernet_hidden, f"{kind}_{label}",
+                                                  layer_norm=config.state_layer_norm))
         for online, target in zip(self.q_networks + self.mixers,
                                   self.target_q_networks + self.target_mixers):
             target.set_weights(online.get_weights())
@@ -291,15 +293,25 @@ class QLearner:
     def standardise_rewards(self, rewards: Sequence[tf.Tensor], batch: Batch) -> List[tf.Tensor]:
         """Updates the running statistics with this batch's rewards, then standardises them.
 
-        Each TD error's statistics count the transitions where it is alive
-        (Chan et al.'s parallel update of mean and variance, EPyMARL's
-        RunningMeanStd); the result is (r - mean) / sqrt(var + 1e-8).
+        EPyMARL's ``RunningMeanStd`` (``src/components/standarize_stream.py``),
+        as its ``QLearner`` calls it: the batch's mean and its variance as
+        ``torch.var`` gives it, unbiased (the squared deviations over n - 1),
+        merged into the running statistics by Chan et al.'s parallel update
+        (weights ``count`` and n), then ``(r - mean) / sqrt(var + 1e-8)`` with
+        the updated statistics. Each TD error's n counts the transitions where
+        it is alive. Where torch.var of a single reward is NaN, a batch with
+        one such transition has variance 0 here (the divisor is at least 1);
+        one with none leaves the statistics as they were. The 1e-8
+        (``STD_EPSILON``) is not EPyMARL's: it only matters for a reward that
+        never varies, whose variance then shrinks towards 0.
         """
         r = tf.cast(tf.stack(rewards, -1), tf.float64)  # [B, M]
         mask = tf.cast(tf.stack(self.mixed_alive(batch), -1), tf.float64)  # [B, M]
         count = tf.reduce_sum(mask, 0)  # [M]
         batch_mean = tf.reduce_sum(r * mask, 0) / tf.maximum(count, 1.0)
-        batch_var = tf.reduce_sum(mask * tf.square(r - batch_mean), 0) / tf.maximum(count, 1.0)
+        # Unbiased, as torch.var: n - 1 (EPyMARL's batch variance).
+        batch_var = (tf.reduce_sum(mask * tf.square(r - batch_mean), 0)
+                     / tf.maximum(count - 1.0, 1.0))
         old_count, delta = self.reward_count, batch_mean - self.reward_mean
         total = old_count + count
         mean = self.reward_mean + delta * count / total
