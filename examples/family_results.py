@@ -5,7 +5,8 @@
     python examples/family_results.py run --algos mappo   # one algorithm
     python examples/family_results.py report              # docs/results/family/README.md
     python examples/family_results.py run --probe         # IQL and VDN with gamma 0.9
-    python examples/family_results.py run --long          # MAPPO (HARL's) and HAPPO to 10M
+    python examples/family_results.py run --long          # MAPPO and HAPPO to 10M
+    python examples/family_results.py run --qmix99        # QMIX, gamma 0.99, state LayerNorm
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
 ``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
@@ -204,7 +205,8 @@ def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
                         "eval_episodes": 100, "checkpoint_interval": EVAL_INTERVAL * 5}}
 
 
-def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False) -> None:
+def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
+            qmix99=False) -> None:
     """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
     ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
@@ -216,6 +218,8 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False)
     if probe:
         spec = sweep_file([a for a in algos if a in PROBE_ALGOS], seeds, only, PROBE_ROWS,
                           PROBE_EPISODES, {a: PROBE_OPTIONS for a in PROBE_ALGOS})
+    elif qmix99:
+        spec = sweep_file(["qmix"], seeds, ["simple_spread"], ROWS, EPISODES, QMIX99_OPTIONS)
     elif long:
         chosen = [a for a in algos if a in LONG_OPTIONS]
         for row in LONG_ROWS:
@@ -226,7 +230,7 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False)
         spec = sweep_file(chosen, seeds, only, LONG_ROWS, LONG_EPISODES, LONG_OPTIONS)
     else:
         spec = sweep_file(algos, seeds, only)
-    root = PROBE_DIR if probe else LONG_DIR if long else RUNS_DIR
+    root = PROBE_DIR if probe else LONG_DIR if long else QMIX99_DIR if qmix99 else RUNS_DIR
     result = run_sweep(parse_spec(spec), root, engine=engine or default_engine(),
                        cpus_per_trial=1, max_concurrent=jobs, report=False)
     for record in result.failed:
@@ -463,9 +467,43 @@ def report() -> None:
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
     for markers, text in ((LONG_MARKERS, long_report()), (PHYSICS_MARKERS, physics_report()),
-                          (PROBE_MARKERS, probe_report())):
+                          (QMIX99_MARKERS, qmix99_report()), (PROBE_MARKERS, probe_report())):
         write_between(os.path.join(DOCS_DIR, "README.md"), markers, text)
         print(text)
+
+
+# QMIX with EPyMARL's gamma 0.99 and the state's LayerNorm (the divergence's cause
+# removed), on simple_spread, the table's command line otherwise.
+QMIX99_DIR = os.path.join("runs", "family_qmix099")
+QMIX99_DOCS = os.path.join(DOCS_DIR, "qmix-gamma0.99")
+QMIX99_OPTIONS = {"qmix": {"gamma": 0.99, "state_layer_norm": True}}
+QMIX99_MARKERS = ("<!-- qmix 0.99 table: start -->", "<!-- qmix 0.99 table: end -->")
+
+
+def qmix99_report() -> str:
+    """QMIX at gamma 0.99 with the state's LayerNorm against the table's QMIX (0.9) on
+    simple_spread, each seed: the largest TD loss of the run and the final return."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    row = ROWS[0]
+    lines = ["| QMIX on simple_spread | seed | largest TD loss over the run | final return "
+             "per agent |", "|---|---:|---:|---:|"]
+    settings = dict(runs_root=QMIX99_DIR, docs_root=QMIX99_DOCS, rows=[row],
+                    options=QMIX99_OPTIONS)
+    for name, extra in (("gamma 0.9 (the table's)", {}), ("gamma 0.99, state LayerNorm",
+                                                          settings)):
+        for seed in SEEDS:
+            source = run_source(row, "qmix", seed, **extra)
+            if not source:
+                lines.append(f"| {name} | {seed} | - | - |")
+                continue
+            if extra:
+                copy_run(source, os.path.join(QMIX99_DOCS, slug(row), "qmix", f"seed{seed}"))
+            run = read_metrics(os.path.join(source, "metrics.csv"))
+            members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
+            loss = max(r[k] for r in run for k in r if k.startswith("loss/critic/"))
+            lines.append(f"| {name} | {seed} | {loss:.2f} | {final(run, members):.2f} |")
+    return "\n".join(lines)
 
 
 def physics_dir(row: Row, algo: str, preset: Optional[str], physics: str) -> str:
@@ -574,6 +612,9 @@ def main(argv=None) -> int:
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
     run.add_argument("--probe", action="store_true",
                      help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
+    run.add_argument("--qmix99", action="store_true",
+                     help="QMIX with gamma 0.99 and the state's LayerNorm on simple_spread "
+                          "instead of the table")
     run.add_argument("--long", action="store_true",
                      help="HARL's budget: MAPPO (--preset harl) and HAPPO to 10M env steps "
                           "on the cooperative scenarios instead of the table")
@@ -581,7 +622,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         run_all(args.jobs, args.algos, args.seeds, args.only, args.engine, args.probe,
-                args.long)
+                args.long, args.qmix99)
     else:
         report()
     return 0
