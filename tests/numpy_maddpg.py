@@ -67,26 +67,29 @@ def target_actions(nets, batch, noise_i, cfg, specs, smoothing_i=None):
     Box: the target actor's action. Discrete: the one-hot argmax of its
     logits with epsilon rows, or (target_actions='gumbel') the soft
     Gumbel-softmax sample. MATD3's smoothing (``smoothing_i``, standard
-    normal per agent) then adds clip(target_noise * normal, +-target_noise_clip)
-    times half the range to the action and clips it to the range: the Box
-    bounds, or [0, 1] for a Discrete agent's entries.
+    normal per agent) draws clip(target_noise * normal, +-target_noise_clip):
+    a Box agent's action gets it times half the range and is clipped to the
+    bounds; a Discrete agent's logits get it before the target action is formed.
     """
     actions = []
     for j, spec in enumerate(specs):
         out = mlp(nets["target_actors"][j], batch.next_obs[j])
+        clipped = None
+        if smoothing_i is not None:
+            clipped = np.clip(cfg.target_noise * smoothing_i[j], -cfg.target_noise_clip,
+                              cfg.target_noise_clip)
         if not spec.discrete:
             action = squash(out, spec)
-            low, high = np.asarray(spec.low), np.asarray(spec.high)
+            if clipped is not None:
+                low, high = np.asarray(spec.low), np.asarray(spec.high)
+                action = np.clip(action + clipped * 0.5 * (high - low), low, high)
         else:
+            if clipped is not None:
+                out = out + clipped
             if cfg.target_actions == "gumbel":
                 action = gumbel_soft(out, noise_i[j].uniform, cfg.gumbel_temperature)
             else:
                 action = eps_onehot(out, noise_i[j].explore, noise_i[j].random_action, cfg.epsilon)
-            low, high = np.zeros(spec.action_dim), np.ones(spec.action_dim)
-        if smoothing_i is not None:
-            clipped = np.clip(cfg.target_noise * smoothing_i[j], -cfg.target_noise_clip,
-                              cfg.target_noise_clip)
-            action = np.clip(action + clipped * 0.5 * (high - low), low, high)
         actions.append(action)
     return actions
 

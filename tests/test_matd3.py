@@ -5,9 +5,10 @@ transitions and dead agents, and fixed noise (the target smoothing included)
 must give the twin critic loss of a float64 forward pass, gradients equal to
 finite differences of it, and, over two updates, the weights of Adam steps
 and soft updates done in NumPy: a critics-only update, then a full one.
-The smoothing adds the clipped noise to every target action (a Discrete
-agent's one-hot or Gumbel-softmax entries, range [0, 1]), never to logits;
-test_matd3_smoothing.py checks what it does to the chosen target actions.
+The smoothing adds the clipped noise to a Box agent's target action and to a
+Discrete agent's target logits, before its one-hot or Gumbel-softmax target
+action is formed; test_matd3_smoothing.py checks that a Discrete target action
+stays a valid action, and test_matd3_bound.py that the critics stay bounded.
 """
 
 import keras

@@ -30,14 +30,18 @@ class MATD3Config(MADDPGConfig):
     (TD3's d; 1 updates them every time)."""
     target_noise: float = 0.2
     """Target policy smoothing: std of the Gaussian noise added to each
-    target action, in units of half its range, before it is clipped back into
-    the range. Box agents: the action space's bounds. Discrete agents: the
-    one-hot (or Gumbel-softmax) target action's entries, whose range is
-    [0, 1]: the critic sees a point near the target action, and with the
-    default clip a one-hot target action's largest entry stays the largest."""
+    target action before the critic values it (0 turns the smoothing off).
+    Box agents: in units of half the action's range, added to the action,
+    which is clipped back to the bounds. Discrete agents: added to the target
+    actor's logits, from which the one-hot (or Gumbel-softmax) target action
+    is formed, so it stays an action the agent could take (noise on the
+    one-hot's entries left the simplex and made the critics diverge: see
+    ``tf_maddpg.algorithms.matd3.learner``)."""
     target_noise_clip: float = 0.5
     """The smoothing noise is clipped to [-target_noise_clip, target_noise_clip]
-    (same units as target_noise)."""
+    (same units as target_noise): with target_actions='argmax' a Discrete
+    agent's smoothed target action is, epsilon rows aside, one whose logit is
+    within 2 * target_noise_clip of the largest."""
 
     def __post_init__(self):
         super().__post_init__()

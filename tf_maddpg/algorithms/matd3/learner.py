@@ -7,20 +7,42 @@ agent of MADDPG:
 * twin critics: agent i has two centralised critics Q1_i and Q2_i (and their
   targets); both regress to y = r_i + gamma (1 - terminated_i)
   min(Q1'_i, Q2'_i)(x', a'), and the actor follows Q1_i alone;
-* target policy smoothing: a'_j is the target action plus clipped Gaussian
-  noise, clip(target_noise * N(0, 1), -target_noise_clip, target_noise_clip)
-  in units of half the action's range, clipped back into the range. One code
-  path for every agent: a Box agent's target action is its target actor's
-  action and its range the action space's bounds; a Discrete agent's target
-  action is first formed as in MADDPG (the one-hot argmax of the target
-  logits with epsilon rows, or the Gumbel-softmax sample with
-  ``target_actions='gumbel'``), then each entry gets the noise times 0.5 (half
-  of [0, 1]) and is clipped to [0, 1]. The noise never touches the logits:
-  an entry moves by at most 0.5 * target_noise_clip (0.25 with the default
-  0.5), so a one-hot target action's largest entry stays the largest (>= 1 -
-  0.25 = 0.75 against <= 0 + 0.25; so for any target_noise_clip < 1) and the
-  chosen action never changes: the critic sees a point near the target
-  action, TD3's local smoothing;
+* target policy smoothing: clipped Gaussian noise,
+  clip(target_noise * N(0, 1), -target_noise_clip, target_noise_clip),
+  perturbs every target action a'_j, and the result is always an action the
+  agent could take. A Box agent: the noise, in units of half the action's
+  range, is added to its target actor's action, which is clipped back to the
+  bounds (TD3). A Discrete agent: the noise is added to its target actor's
+  logits, and the target action is formed from the noisy logits as in MADDPG
+  (the one-hot argmax with epsilon rows, or the Gumbel-softmax sample with
+  ``target_actions='gumbel'``): the critic is valued at the greedy action or,
+  in some rows, at an action whose logit is within 2 * target_noise_clip of
+  the greedy one: TD3's average over actions near the target action, over the
+  only inputs a Discrete agent's critic is trained on (one-hot actions, or
+  points of the simplex).
+
+  Why not noise on the one-hot's entries (this learner's definition from
+  2026-11-27 until the fix of issue 25): clipped to [0, 1], that noise can
+  only raise the zero entries and only lower the one, so the smoothed target
+  action leaves the simplex: its entries sum to 1 + 0.04 (A - 2) on average
+  with the defaults (2.9 for simple_reference's 50 actions, 1.12 for 5), a
+  point the critic never sees in training, where it extrapolates. Measured on
+  simple_reference (seed 0, 16 environments, the defaults): at update 3,000
+  (300k env steps) the target critic gave -52.9 at the smoothed target
+  actions against -38.1 at the same one-hot actions (the twin minimum added
+  only -0.3), a factor of 1.39 on every bootstrapped value: gamma 0.95 acted
+  as 1.3, and Q fell geometrically, past the bound max|r| / (1 - gamma) by
+  400k env steps and to about -1e10 by 2M (the actor loss, -Q, 2.4e10). With
+  5 actions (simple_spread, update 9,000) the factor was 1.05, gamma an
+  effective 1.0: the actor loss climbed from 6 at 0.5M to 56 at 2M and the
+  return fell from -13.5 to -18.4. With the noise on the logits the same
+  runs stay bounded (seed 0, 50 evaluation episodes): simple_reference scores
+  -11.3 to -14.4 between 0.6M and 1M env steps, simple_spread -11.2 and
+  simple_speaker_listener -8.9 at 1M, actor losses 6, 5 and 3
+  (``tests/test_matd3_bound.py`` keeps the critics within the bound). No
+  smoothing for Discrete agents scored about the same; HARL's Discrete target
+  (a hard Gumbel-softmax sample of the target logits, no Gaussian noise) was
+  bounded too but left speaker-listener at -15.9;
 * delayed updates: the actors and every target move once per
   ``policy_delay`` critic updates (critics-only updates in between move no
   target). With ``target_update='per_agent'`` agent i's targets, its twin
@@ -135,18 +157,20 @@ class MATD3Learner(MADDPGLearner):
     def _smoothed_target_action(self, j, out, noise: ActionNoise, normal) -> tf.Tensor:
         """Agent j's smoothed target action [B, A_j] from its target actor's output ``out``.
 
-        The target action (``_target_action``: Box, the action; Discrete, the
-        one-hot argmax with epsilon or the Gumbel-softmax sample) plus
-        clip(target_noise * normal, +-target_noise_clip) times half the
-        range, clipped to the range: the bounds (Box) or [0, 1] (Discrete).
+        The clipped noise clip(target_noise * normal, +-target_noise_clip):
+        Box, times half the range, added to the target action, which is then
+        clipped to the bounds; Discrete, added to the logits, from which
+        ``_target_action`` forms the target action (the one-hot argmax with
+        epsilon rows, or the Gumbel-softmax sample): a one-hot (or a point of
+        the simplex), never a point off it.
         """
         config, spec = self.config, self.specs[j]
-        action = self._target_action(j, out, noise)
         clipped = tf.clip_by_value(config.target_noise * normal, -config.target_noise_clip,
                                    config.target_noise_clip)
-        low, high = (0.0, 1.0) if spec.discrete else (spec.low, spec.high)
-        low, high = tf.constant(low, action.dtype), tf.constant(high, action.dtype)
-        return tf.clip_by_value(action + clipped * (0.5 * (high - low)), low, high)
+        if spec.discrete:
+            return self._target_action(j, out + clipped, noise)
+        low, high = tf.constant(spec.low, out.dtype), tf.constant(spec.high, out.dtype)
+        return tf.clip_by_value(out + clipped * (0.5 * (high - low)), low, high)
 
     # --- Plumbing for the smoothing noise ---------------------------------------------
 
