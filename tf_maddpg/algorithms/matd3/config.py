@@ -21,8 +21,9 @@ class MATD3Config(MADDPGConfig):
     """MADDPG's settings plus MATD3's."""
 
     algo: ClassVar[str] = "matd3"
-    presets: ClassVar[Dict[str, Dict[str, object]]] = {}
-    """None: openai/maddpg's ``original`` is MADDPG's."""
+    presets: ClassVar[Dict[str, Dict[str, object]]] = MADDPGConfig.presets
+    """``original``: MADDPG's, openai/maddpg's update options and settings,
+    with MATD3's twin critics, smoothing and delay on top (``original()``)."""
 
     # --- MATD3 -----------------------------------------------------------------
     policy_delay: int = 2
