@@ -6,7 +6,7 @@
     python examples/family_results.py report              # docs/results/family/README.md
     python examples/family_results.py run --probe         # IQL and VDN with gamma 0.9
     python examples/family_results.py run --long          # MAPPO and HAPPO to 10M
-    python examples/family_results.py run --qmix99        # QMIX, gamma 0.99, state LayerNorm
+    python examples/family_results.py run --variant qmix-gamma0.99   # a named setting
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
 ``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
@@ -26,6 +26,10 @@ table into ``docs/results/family/README.md`` between its markers.
 ``runs/family10m/``; each run starts from the table's finished 2M run of its
 seed (copied, then resumed: the same run as one never stopped). The report
 compares both, at 2M and at 10M, with HARL's published curves (``PUBLISHED``).
+
+``--variant NAME`` trains a named setting instead (``VARIANTS``: one algorithm on
+one scenario, 3 seeds, the table's command line with a few settings changed), into
+``runs/family_variants/NAME/``; the report sets each beside the table's runs.
 
 ``--probe`` trains the discount probe instead: IQL and VDN with gamma 0.9 (their
 default now, 0.99 in the table) on the three cooperative scenarios, 3 seeds,
@@ -206,20 +210,23 @@ def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
 
 
 def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
-            qmix99=False) -> None:
+            variant: Optional[str] = None) -> None:
     """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
     ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
     the discount probe's runs into PROBE_DIR instead; ``long``: the 10M runs into
-    LONG_DIR (each starts from its finished 2M run in RUNS_DIR, copied)."""
+    LONG_DIR (each starts from its finished 2M run in RUNS_DIR, copied); ``variant``:
+    that named setting's runs (``VARIANTS``) into its runs_root."""
     from tf_maddpg.sweep import parse_spec, run_sweep
     from tf_maddpg.sweep.run import default_engine
 
     if probe:
         spec = sweep_file([a for a in algos if a in PROBE_ALGOS], seeds, only, PROBE_ROWS,
                           PROBE_EPISODES, {a: PROBE_OPTIONS for a in PROBE_ALGOS})
-    elif qmix99:
-        spec = sweep_file(["qmix"], seeds, ["simple_spread"], ROWS, EPISODES, QMIX99_OPTIONS)
+    elif variant:
+        chosen = VARIANTS[variant]
+        spec = sweep_file([chosen.algo], seeds, [slug(chosen.row)],
+                          options=chosen.settings()["options"])
     elif long:
         chosen = [a for a in algos if a in LONG_OPTIONS]
         for row in LONG_ROWS:
@@ -230,7 +237,8 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
         spec = sweep_file(chosen, seeds, only, LONG_ROWS, LONG_EPISODES, LONG_OPTIONS)
     else:
         spec = sweep_file(algos, seeds, only)
-    root = PROBE_DIR if probe else LONG_DIR if long else QMIX99_DIR if qmix99 else RUNS_DIR
+    root = (PROBE_DIR if probe else LONG_DIR if long else
+            VARIANTS[variant].runs_root if variant else RUNS_DIR)
     result = run_sweep(parse_spec(spec), root, engine=engine or default_engine(),
                        cpus_per_trial=1, max_concurrent=jobs, report=False)
     for record in result.failed:
@@ -467,42 +475,85 @@ def report() -> None:
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
     for markers, text in ((LONG_MARKERS, long_report()), (PHYSICS_MARKERS, physics_report()),
-                          (QMIX99_MARKERS, qmix99_report()), (PROBE_MARKERS, probe_report())):
+                          *((v.markers, variant_report(v)) for v in VARIANTS.values()),
+                          (PROBE_MARKERS, probe_report())):
         write_between(os.path.join(DOCS_DIR, "README.md"), markers, text)
         print(text)
 
 
-# QMIX with EPyMARL's gamma 0.99 and the state's LayerNorm (the divergence's cause
-# removed), on simple_spread, the table's command line otherwise.
-QMIX99_DIR = os.path.join("runs", "family_qmix099")
-QMIX99_DOCS = os.path.join(DOCS_DIR, "qmix-gamma0.99")
-QMIX99_OPTIONS = {"qmix": {"gamma": 0.99, "state_layer_norm": True}}
-QMIX99_MARKERS = ("<!-- qmix 0.99 table: start -->", "<!-- qmix 0.99 table: end -->")
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A named setting beside the table: one algorithm on one scenario, the table's
+    seeds and command line with ``options`` on top, trained by ``run --variant NAME``
+    into ``runs/family_variants/NAME`` and kept in ``docs/results/family/NAME``.
+
+    Attributes:
+      name: the variant's name (its folders and the page's markers).
+      row: the scenario.
+      algo: the algorithm.
+      options: the settings on top of the algorithm's defaults.
+      label: the settings as the page names them.
+    """
+
+    name: str
+    row: Row
+    algo: str
+    options: dict
+    label: str
+
+    @property
+    def runs_root(self) -> str:
+        return os.path.join("runs", "family_variants", self.name)
+
+    @property
+    def docs_root(self) -> str:
+        return os.path.join(DOCS_DIR, self.name)
+
+    @property
+    def markers(self):
+        return (f"<!-- variant {self.name}: start -->", f"<!-- variant {self.name}: end -->")
+
+    def settings(self) -> dict:
+        """``run_source``'s and ``expected_config``'s arguments for this variant's runs."""
+        return dict(runs_root=self.runs_root, docs_root=self.docs_root, rows=[self.row],
+                    options={self.algo: {**TABLE_OPTIONS.get(self.algo, {}), **self.options}})
 
 
-def qmix99_report() -> str:
-    """QMIX at gamma 0.99 with the state's LayerNorm against the table's QMIX (0.9) on
-    simple_spread, each seed: the largest TD loss of the run and the final return."""
+VARIANTS = {v.name: v for v in [
+    # QMIX with EPyMARL's gamma 0.99 and the state's LayerNorm (the divergence's cause
+    # removed), against the table's 0.9.
+    Variant("qmix-gamma0.99", ROWS[0], "qmix", {"gamma": 0.99, "state_layer_norm": True},
+            "gamma 0.99, state LayerNorm"),
+    # MADDPG with both learning rates 1e-3 on simple_speaker_listener (at the reference's
+    # 1e-2 the speaker's first layer dies), against the table's defaults.
+    Variant("maddpg-lr1e-3", ROWS[1], "maddpg", {"actor_lr": 1e-3, "critic_lr": 1e-3},
+            "actor and critic lr 1e-3"),
+]}
+"""The named settings that the page sets beside the table's row of their algorithm."""
+
+
+def variant_report(variant: Variant) -> str:
+    """The variant against the table's runs of its algorithm and scenario, each seed:
+    the largest critic (TD) loss of the run and the final return; copies the variant's
+    finished runs to its docs folder."""
     from tf_maddpg.runs.metrics import read_metrics
 
-    row = ROWS[0]
-    lines = ["| QMIX on simple_spread | seed | largest TD loss over the run | final return "
-             "per agent |", "|---|---:|---:|---:|"]
-    settings = dict(runs_root=QMIX99_DIR, docs_root=QMIX99_DOCS, rows=[row],
-                    options=QMIX99_OPTIONS)
-    for name, extra in (("gamma 0.9 (the table's)", {}), ("gamma 0.99, state LayerNorm",
-                                                          settings)):
+    row, algo = variant.row, variant.algo
+    lines = [f"| {algo.upper()} on {row.name} | seed | largest critic loss over the run | "
+             "final return per agent |", "|---|---:|---:|---:|"]
+    for name, extra in (("the table's (its defaults)", {}),
+                        (variant.label, variant.settings())):
         for seed in SEEDS:
-            source = run_source(row, "qmix", seed, **extra)
+            source = run_source(row, algo, seed, **extra)
             if not source:
-                lines.append(f"| {name} | {seed} | - | - |")
+                lines.append(f"| {name} | {seed} | - | not run yet |")
                 continue
             if extra:
-                copy_run(source, os.path.join(QMIX99_DOCS, slug(row), "qmix", f"seed{seed}"))
+                copy_run(source, os.path.join(variant.docs_root, slug(row), algo, f"seed{seed}"))
             run = read_metrics(os.path.join(source, "metrics.csv"))
             members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
             loss = max(r[k] for r in run for k in r if k.startswith("loss/critic/"))
-            lines.append(f"| {name} | {seed} | {loss:.2f} | {final(run, members):.2f} |")
+            lines.append(f"| {name} | {seed} | {loss:.3g} | {final(run, members):.2f} |")
     return "\n".join(lines)
 
 
@@ -612,9 +663,10 @@ def main(argv=None) -> int:
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
     run.add_argument("--probe", action="store_true",
                      help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
-    run.add_argument("--qmix99", action="store_true",
-                     help="QMIX with gamma 0.99 and the state's LayerNorm on simple_spread "
-                          "instead of the table")
+    run.add_argument("--variant", choices=sorted(VARIANTS),
+                     help="a named setting beside the table (VARIANTS: QMIX with gamma 0.99 "
+                          "and the state's LayerNorm on simple_spread; MADDPG with lr 1e-3 "
+                          "on simple_speaker_listener) instead of the table")
     run.add_argument("--long", action="store_true",
                      help="HARL's budget: MAPPO (--preset harl) and HAPPO to 10M env steps "
                           "on the cooperative scenarios instead of the table")
@@ -622,7 +674,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         run_all(args.jobs, args.algos, args.seeds, args.only, args.engine, args.probe,
-                args.long, args.qmix99)
+                args.long, args.variant)
     else:
         report()
     return 0
