@@ -135,6 +135,9 @@ class Published:
     source: str
 
 
+ORDER_COST = {"simple_spread": 0.8, "simple_speaker_listener": 1.35, "simple_reference": 1.0}
+"""FAMILY.md's cost of mpe2's order of integration, per agent, by scenario: what the
+published figures below subtract from HARL's curves (which ran the original order)."""
 _HARL_SPREAD = ("HARL's curve (PettingZoo 1.22.2, the 3 agents' sum R): (R + 37.5) / 3, "
                 "then -0.8 for mpe2's integration order")
 _HARL_SL = "HARL's curve (the 2 agents' sum): / 2, then -1.35 for mpe2's integration order"
@@ -393,6 +396,15 @@ def report() -> None:
 
     sources = {(row.name, a, s): run_source(row, a, s) for row in ROWS for a in ALGOS
                for s in SEEDS}
+    for row in ROWS:
+        for a in ALGOS:
+            for seed in SEEDS:
+                kept = os.path.join(DOCS_DIR, slug(row), a, f"seed{seed}")
+                if not sources[(row.name, a, seed)] and os.path.exists(kept):
+                    # Trained with another configuration than the run gets now (a default
+                    # or the algorithm changed since): the page shows only current runs.
+                    shutil.rmtree(kept)
+                    print(f"removed {kept}: made with another configuration", flush=True)
     done = {(row.name, a): [read_metrics(os.path.join(sources[(row.name, a, s)], "metrics.csv"))
                             for s in SEEDS if sources[(row.name, a, s)]]
             for row in ROWS for a in ALGOS}
@@ -580,32 +592,48 @@ def physics_command(row: Row, algo: str, preset: Optional[str], physics: str) ->
 
 def physics_report() -> str:
     """The experiment's table: each run's final return (the mean of the LAST evaluations up
-    to each of PHYSICS_STEPS, per agent) beside HARL's curve, converted (mpe2's order)
-    and with the order's cost left out (the original order, as HARL ran)."""
+    to each of PHYSICS_STEPS, per agent) and its last evaluation's, beside HARL's curve,
+    converted (mpe2's order) and with the order's cost left out (the original order, as
+    HARL ran). The defaults' runs are the long runs of seed 0, or the table's 2M runs
+    where those are not made yet."""
     from tf_maddpg.runs.metrics import read_metrics
 
     steps = " | ".join(f"{n / 1e6:g}M" for n in PHYSICS_STEPS)
-    lines = [f"| scenario | run (seed 0) | integration order | {steps} |",
-             "|---|---|---|" + "---:|" * len(PHYSICS_STEPS)]
+    lines = [f"| scenario | run (seed 0) | integration order | {steps} | last evaluation |",
+             "|---|---|---|" + "---:|" * (len(PHYSICS_STEPS) + 1)]
     for row, algo, preset, physics in PHYSICS_RUNS:
         folder = physics_dir(row, algo, preset, physics)
         kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
                 if folder.startswith(LONG_DIR) else
                 os.path.join(PHYSICS_DOCS, os.path.relpath(folder, PHYSICS_DIR)))
         source = folder if os.path.exists(os.path.join(folder, "metrics.csv")) else kept
+        if not os.path.exists(os.path.join(source, "metrics.csv")) and folder.startswith(LONG_DIR):
+            source = run_source(row, algo, 0) or source  # the table's 2M run of seed 0
+            kept = source
         name = f"{algo.upper()}, " + (f"HARL's settings (--preset {preset})" if preset
                                      else "our defaults")
         order = "mpe2's" if physics == "mpe2" else "the original MPE's"
         if not os.path.exists(os.path.join(source, "metrics.csv")):
             lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(
-                "-" for _ in PHYSICS_STEPS) + " |")
+                "-" for _ in PHYSICS_STEPS) + " | - |")
             continue
         copy_run(source, kept)
         run = read_metrics(os.path.join(source, "metrics.csv"))
         members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
         cells = [f"{final(run, members, n):.2f}" if run[-1]["env_steps"] >= n else "-"
                  for n in PHYSICS_STEPS]
-        lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(cells) + " |")
+        last = f"{mean_return(run[-1], members):.2f} at {run[-1]['env_steps'] / 1e6:.2f}M"
+        lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(cells)
+                     + f" | {last} |")
+    for row, algo in dict.fromkeys((row, algo) for row, algo, _, _ in PHYSICS_RUNS):
+        published = PUBLISHED[(slug(row), algo)]
+        for order, cost in (("mpe2's (converted)", 0.0),
+                            ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
+            cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
+                     f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
+                     else "-" for n in PHYSICS_STEPS]
+            lines.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
+                         + " | ".join(cells) + " | - |")
     return "\n".join(lines)
 
 

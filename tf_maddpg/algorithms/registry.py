@@ -85,10 +85,14 @@ def field_names(cls: Type[RunConfig]) -> list:
 
 
 @functools.lru_cache(maxsize=None)
-def field_docs() -> Dict[str, str]:
-    """Each field's one-paragraph description (every algorithm's), read from the docstrings."""
+def field_docs(first: Optional[str] = None) -> Dict[str, str]:
+    """Each field's one-paragraph description, read from the docstrings: algorithm
+    ``first``'s where it has the field (a field such as team_reward means a little
+    different things in the PPO and the value-based families), else the first
+    algorithm's that has it."""
     docs = {}
-    for algorithm in ALGORITHMS.values():
+    chosen = ([ALGORITHMS[first]] if first else []) + list(ALGORITHMS.values())
+    for algorithm in chosen:
         for cls in algorithm.config_class.__mro__:
             if not (isinstance(cls, type) and issubclass(cls, RunConfig)):
                 continue

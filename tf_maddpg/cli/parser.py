@@ -272,7 +272,7 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = (),
     """Adds an option for each field of ``cls`` that is not in ``shown`` (then marks it
     shown): its help gives ``algo``'s default (every algorithm's without it), or nothing
     with ``hidden``."""
-    docs = field_docs()
+    docs = field_docs(algo)
     for field in dataclasses.fields(cls):
         if field.name in skip or field.name in shown:
             continue
