@@ -540,6 +540,9 @@ VARIANTS = {v.name: v for v in [
     # 1e-2 the speaker's first layer dies), against the table's defaults.
     Variant("maddpg-lr1e-3", ROWS[1], "maddpg", {"actor_lr": 1e-3, "critic_lr": 1e-3},
             "actor and critic lr 1e-3"),
+    # The same for MATD3, which shares MADDPG's learning rates and their dead speakers.
+    Variant("matd3-lr1e-3", ROWS[1], "matd3", {"actor_lr": 1e-3, "critic_lr": 1e-3},
+            "actor and critic lr 1e-3"),
 ]}
 """The named settings that the page sets beside the table's row of their algorithm."""
 
@@ -693,8 +696,8 @@ def main(argv=None) -> int:
                      help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
     run.add_argument("--variant", choices=sorted(VARIANTS),
                      help="a named setting beside the table (VARIANTS: QMIX with gamma 0.99 "
-                          "and the state's LayerNorm on simple_spread; MADDPG with lr 1e-3 "
-                          "on simple_speaker_listener) instead of the table")
+                          "and the state's LayerNorm on simple_spread; MADDPG and MATD3 with "
+                          "lr 1e-3 on simple_speaker_listener) instead of the table")
     run.add_argument("--long", action="store_true",
                      help="HARL's budget: MAPPO (--preset harl) and HAPPO to 10M env steps "
                           "on the cooperative scenarios instead of the table")
