@@ -45,8 +45,11 @@ def ctrl_c():
     CtrlCEnv.press_at = ()
 
 
+# MADDPG's synchronous run in the default run; the async one and MATD3's are extended.
 @pytest.mark.parametrize("config_class,async_update",
-                         [(MADDPGConfig, False), (MADDPGConfig, True), (MATD3Config, False)])
+                         [(MADDPGConfig, False),
+                          pytest.param(MADDPGConfig, True, marks=pytest.mark.extended),
+                          pytest.param(MATD3Config, False, marks=pytest.mark.extended)])
 def test_ctrl_c_saves_a_checkpoint_and_a_resumed_run_equals_an_unbroken_one(tmp_path, ctrl_c,
                                                                           config_class,
                                                                           async_update):

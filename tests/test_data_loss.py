@@ -378,6 +378,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path, unbroken):
     assert_same_as_unbroken(out, unbroken)
 
 
+@pytest.mark.extended  # about 40 s; the kills at random moments of a run stay in the default run
 def test_an_overwrite_killed_at_random_moments(tmp_path, unbroken):
     """Case 3: `--overwrite` of a finished run, SIGKILLed at seeded random moments: while
     it builds its networks (before the new run starts), after the new run started but
@@ -439,6 +440,7 @@ SIDE_FILE_KILLS = [  # (where the process stops, its newest checkpoint then, wha
 """(A kill while metrics.csv is written: case 5's.)"""
 
 
+@pytest.mark.extended  # about 40 s; the kills at random moments of a run stay in the default run
 def test_kills_during_writes_of_every_side_file(tmp_path, unbroken):
     """Case 4: one run, SIGKILLed in the middle of writing each of its side files in turn
     (returns.png, config.json, run.json, actors, saved_model; metrics.csv in the next

@@ -304,8 +304,12 @@ def test_train_help_is_short_and_each_algorithm_has_its_own(capsys):
             assert "--" + field.name.replace("_", "-") in out, (name, field.name)
         assert len(out.splitlines()) < 260, (name, len(out.splitlines()))
     _, out, _ = cli(capsys, "train", "--algo=mappo", "--help")
-    assert "--episodes N, --num-episodes N\n                        Training episodes. " \
-           "(default: 80000)" in out  # the algorithm's own default
+    episodes = out[out.index("--episodes N, --num-episodes N"):].split("\n  --")[0]
+    # The algorithm's own description and default.
+    assert "2M env steps" in episodes and "(default: 80000)" in episodes, episodes
+    _, out, _ = cli(capsys, "train", "--algo=happo", "--help")
+    team_reward = out[out.index("\n  --team-reward {") + 3:].split("\n  --")[0]
+    assert "'own'" in team_reward and "EPyMARL" not in team_reward, team_reward
 
 
 def test_a_resumed_run_says_so_at_once_and_its_rate_leaves_out_the_first_update(

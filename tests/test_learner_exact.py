@@ -270,7 +270,8 @@ def test_terminated_transitions_do_not_bootstrap_and_truncated_ones_do():
     assert abs(float(learner.critic_loss(0, alive_batch, noise.target[0])) - expected) > 1e-3
 
 
-@pytest.mark.parametrize("case", ["reference", "original_mixed"])
+@pytest.mark.parametrize("case", ["reference",
+                                  pytest.param("original_mixed", marks=pytest.mark.extended)])
 def test_xla_update_equals_the_graph_update(case):
     specs, config, learner, batch, noise = make_case(case)
     keras.utils.set_random_seed(0)

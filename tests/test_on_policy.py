@@ -93,8 +93,8 @@ def test_the_acting_policy_acts_with_the_new_weights_after_every_update(monkeypa
     assert np.abs(seen[0][0] - seen[-1][0]).max() > 1e-4
 
 
-# IPPO's learner is MAPPO's (PPOLearner, another critic input): its run is extended.
-@pytest.mark.parametrize("algo", [pytest.param(a, marks=pytest.mark.extended) if a == "ippo" else a
+# HAPPO's run in the default run; IPPO's and MAPPO's (PPOLearner, HAPPO's base) are extended.
+@pytest.mark.parametrize("algo", [a if a == "happo" else pytest.param(a, marks=pytest.mark.extended)
                                   for a in sorted(CLASSES)])
 def test_ctrl_c_and_resume_equal_an_unbroken_run(tmp_path, algo):
     import test_checkpoint
@@ -195,7 +195,8 @@ def cli(*args, cwd):
 
 
 @pytest.mark.parametrize("scenario,algo,agent,obs_dim", [
-    ("simple_speaker_listener_v4", "happo", "listener_0", 11),
+    pytest.param("simple_speaker_listener_v4", "happo", "listener_0", 11,
+                 marks=pytest.mark.extended),
     ("simple_spread_v3", "mappo", "agent_1", 18)])  # shared parameters: agent ids in the files
 def test_train_evaluate_and_export_from_the_command_line(tmp_path, scenario, algo, agent,
                                                          obs_dim):

@@ -298,8 +298,9 @@ def test_the_acting_policy_acts_with_the_learners_weights_after_every_update(mon
     assert len(checks) == result.num_updates > 5 and max(checks) < 1e-5
 
 
-@pytest.mark.parametrize("algo, scenario, num_envs", [("qmix", "simple_spread_v3", 2),
-                                                      ("iql", DiscreteLeavingEnv, 1)])
+@pytest.mark.parametrize("algo, scenario, num_envs", [
+    ("qmix", "simple_spread_v3", 2),
+    pytest.param("iql", DiscreteLeavingEnv, 1, marks=pytest.mark.extended)])
 def test_a_resumed_run_equals_an_unbroken_one(tmp_path, algo, scenario, num_envs):
     config = ALGORITHMS[algo].config_class(**{**TINY, "num_episodes": 8, "num_envs": num_envs})
     kwargs = {"env_kwargs": {"N": 2}} if isinstance(scenario, str) else {}

@@ -23,8 +23,11 @@ CASES = [(name, MADDPGConfig if k % 2 == 0 else MATD3Config, False)
 CASES += [("simple_spread_v3", MADDPGConfig, True), ("simple_adversary_v3", MATD3Config, True),
           ("simple_speaker_listener_v4", MADDPGConfig, True),
           ("simple_world_comm_v3", MATD3Config, True)]
-# The slowest case; simple_world_comm_v3 stays in the default run with Box actions.
-EXTENDED = {("simple_world_comm_v3", MATD3Config, False)}
+# The slowest cases, extended: simple_world_comm_v3 stays in the default run with Box
+# actions, collect_treasure_v1 and simple_formation_v1 with the on-policy algorithms
+# (test_on_policy.py).
+EXTENDED = {("simple_world_comm_v3", MATD3Config, False), ("collect_treasure_v1", MADDPGConfig, False),
+            ("simple_formation_v1", MATD3Config, False)}
 
 
 @pytest.mark.parametrize("name,config_class,continuous",

@@ -126,6 +126,9 @@ def test_a_run_of_the_sweep_equals_the_same_run_of_train(unbroken, tmp_path):
     assert config(out) == config(trial)
 
 
+# The engine without Ray resumes a killed sweep in the default run; this one, on Ray, is
+# extended (about 1.5 minutes).
+@pytest.mark.extended
 def test_a_killed_sweep_resumes_to_the_same_runs(unbroken, tmp_path):
     spec_file, reference = unbroken
     root = str(tmp_path / "killed")
