@@ -433,7 +433,9 @@ def report() -> None:
         draw_curves(os.path.join(DOCS_DIR, slug(row)), row, team,
                     {a.upper(): runs[a] for a in present}, rand)
         for k, (group, members) in enumerate(team.items()):
-            cells = [_mean_std([final(run, members) for run in runs[a]]) for a in algos]
+            cells = [_mean_std([final(run, members) for run in runs[a]])
+                     + (f" ({len(runs[a])} of {len(SEEDS)} seeds)"
+                        if 0 < len(runs[a]) < len(SEEDS) else "") for a in algos]
             plots = (f" ([steps]({slug(row)}/by_env_steps.png) "
                      f"[time]({slug(row)}/by_wall_s.png))") if k == 0 else ""
             lines.append(f"| {row.name if k == 0 else ''}{plots} | {group} ({len(members)}) | "
