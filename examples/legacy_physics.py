@@ -43,15 +43,8 @@ def legacy_step(self: BatchedWorld, u: np.ndarray) -> None:
     force = u[:, mov]
     if self._num_pairs:
         force = self._add_collision_forces(np.array(force, copy=True))
-    vel = self.vel[:, mov] * (1 - self.damping) + (force / self._mass_col) * self.dt
-    if self._has_max_speed:
-        max_speed = self.max_speed[:, mov]
-        speed = np.sqrt(np.square(vel[..., 0]) + np.square(vel[..., 1]))
-        over = speed > max_speed
-        if over.any():
-            with np.errstate(invalid="ignore", divide="ignore"):
-                clipped = vel / speed[..., None] * max_speed[..., None]
-            vel = np.where(over[..., None], clipped, vel)
+    vel = self._limit_speed(
+        self.vel[:, mov] * (1 - self.damping) + (force / self._mass_col) * self.dt)
     self.vel[:, mov] = vel
     self.pos[:, mov] += vel * self.dt
 

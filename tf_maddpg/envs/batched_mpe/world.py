@@ -214,15 +214,21 @@ class BatchedWorld:
         self.pos[:, mov] += vel * dt
         vel = vel * (1 - self.damping)
         vel += (force / self._mass_col) * dt
-        if self._has_max_speed:
-            max_speed = self.max_speed[:, mov]  # [E, Nm]
-            speed = np.sqrt(np.square(vel[..., 0]) + np.square(vel[..., 1]))  # [E, Nm]
-            over = speed > max_speed
-            if over.any():
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    clipped = vel / speed[..., None] * max_speed[..., None]
-                vel = np.where(over[..., None], clipped, vel)
-        self.vel[:, mov] = vel
+        self.vel[:, mov] = self._limit_speed(vel)
+
+    def _limit_speed(self, vel: np.ndarray) -> np.ndarray:
+        """The movable bodies' velocities ``vel`` ([E, Nm, 2]) scaled down to each body's
+        max_speed where they exceed it (mpe2's speed limit); ``vel`` where none has one."""
+        if not self._has_max_speed:
+            return vel
+        max_speed = self.max_speed[:, self._mov]  # [E, Nm]
+        speed = np.sqrt(np.square(vel[..., 0]) + np.square(vel[..., 1]))  # [E, Nm]
+        over = speed > max_speed
+        if not over.any():
+            return vel
+        with np.errstate(invalid="ignore", divide="ignore"):
+            clipped = vel / speed[..., None] * max_speed[..., None]
+        return np.where(over[..., None], clipped, vel)
 
     def _add_collision_forces(self, force: np.ndarray) -> np.ndarray:
         """Add mpe2's soft contact forces (``get_collision_force``) to ``force``
