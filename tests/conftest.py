@@ -45,16 +45,23 @@ def pytest_configure(config):
 def pytest_runtest_makereport(item, call):
     report = yield
     marker = item.get_closest_marker("case")
-    if marker is None or report.when not in ("setup", "call"):
-        return report
+    if marker is not None:
+        # Carried to the controller by pytest-xdist, where the count is made.
+        report.user_properties.append(("case", marker.args[0]))
+    return report
+
+
+def pytest_runtest_logreport(report):
+    kind = dict(report.user_properties).get("case")
+    if kind is None or report.when not in ("setup", "call"):
+        return
     if report.failed:
         text = report.longreprtext
         found = re.search(r"AssertionError: (lost|traceback|silent):", text)
-        _results[item.nodeid] = found.group(1) if found else (
+        _results[report.nodeid] = found.group(1) if found else (
             "traceback" if "Traceback (most recent call last)" in text else "unclear")
     elif report.when == "call" and report.passed:
-        _results.setdefault(item.nodeid, OUTCOMES[marker.args[0]])
-    return report
+        _results.setdefault(report.nodeid, OUTCOMES[kind])
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -498,11 +498,36 @@ def test_a_signal_in_the_first_seconds_of_a_real_train(tmp_path, signum, status,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2.0)
     process.send_signal(signum)
+    started = time.time()
     out, err = process.communicate(timeout=300)
     assert "Traceback" not in out + err, f"traceback: {err}"
     lines = err.strip().splitlines()
-    assert process.returncode == status, err
+    assert process.returncode == status, (
+        f"exit status {process.returncode}, {time.time() - started:.0f} s after the signal; "
+        f"stdout: {out!r}; stderr: {err!r}; the run folder: {sorted(os.listdir(tmp_path))}")
     assert len(lines) == 1 and lines[0].startswith(f"tf-maddpg train: stopped by {name}"), err
+
+
+@pytest.mark.parametrize("module", ["tf_maddpg.cli.startup", "tf_maddpg.cli.parser"])
+def test_ctrl_c_while_the_command_line_itself_loads(tmp_path, module):
+    """Ctrl-C in the first few hundred milliseconds, while Python imports the command
+    line's own modules (before TensorFlow): one line, exit 130. The interrupt comes from
+    a string exec, as when it lands while a dataclass makes its methods: CPython then
+    marks it unhandled and ``python -m`` would end by SIGINT (status -2) after the line."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            exec('raise KeyboardInterrupt', {})\n"
+        "sys.meta_path.insert(0, Interrupt())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "tf_maddpg", "train", "simple_v3"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stdout + done.stderr, f"traceback: {done.stderr}"
+    assert done.returncode == 130 and done.stderr.splitlines() == [
+        "tf-maddpg: stopped by Ctrl-C"], (done.returncode, done.stderr)
 
 
 def test_sigterm_during_training_saves_a_checkpoint_and_exits_143(capsys, monkeypatch, tmp_path):

@@ -10,10 +10,7 @@ Importing tf_maddpg is enough for ``keras.models.load_model`` to read a run's
 register themselves as soon as Keras is imported, before or after tf_maddpg.
 """
 
-import contextlib
 import importlib
-import importlib.abc
-import importlib.util
 import sys
 
 __version__ = "0.1.0"
@@ -67,17 +64,23 @@ def __dir__():
 
 
 def _register_layers():
-    with contextlib.suppress(ImportError):  # Keras without TensorFlow: nothing to register
+    try:
         importlib.import_module("tf_maddpg.networks")
+    except ImportError:  # Keras without TensorFlow: nothing to register
+        pass
 
 
-class _RegisterLayersWithKeras(importlib.abc.MetaPathFinder):
+class _RegisterLayersWithKeras:
     """Imports ``tf_maddpg.networks`` (whose layers register themselves with Keras) right
-    after ``keras`` is imported, so that no TensorFlow is loaded before it is needed."""
+    after ``keras`` is imported, so that no TensorFlow is loaded before it is needed. A
+    meta path finder by its ``find_spec`` alone: importlib.abc would cost the command line
+    a tenth of a second of start-up, when a Ctrl-C cannot be answered in one line yet."""
 
     def find_spec(self, name, path, target=None):
         if name != "keras":
             return None
+        import importlib.util
+
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):

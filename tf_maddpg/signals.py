@@ -33,3 +33,14 @@ def terminate_as_interrupt():
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def forget_interrupt():
+    """Tells CPython that the ``KeyboardInterrupt`` just caught was handled.
+
+    CPython (3.11, 3.12) marks a KeyboardInterrupt that passes through a string ``exec``
+    (dataclasses and namedtuples make their methods that way, so a Ctrl-C while a module
+    loads often does) as unhandled even when it is caught, and ``python -m tf_maddpg``
+    then ends by SIGINT (status -2) instead of with the status the command returned. A
+    string ``exec`` that ends normally clears the mark."""
+    exec("", {})

@@ -38,17 +38,31 @@ from __future__ import annotations
 import signal
 import sys
 import warnings
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
-from tf_maddpg.cli.checks import (check_scenario, config_from, default_run_dir, env_kwargs_from,
-                                  run_episode, short_run_warnings)
-from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
-from tf_maddpg.cli.startup import (limit_blas_threads, load_tensorflow, quiet_tensorflow,
-                                   sturdy_output)
+_EXPORTS = {
+    "tf_maddpg.cli.checks": ("check_scenario", "config_from", "default_run_dir",
+                             "env_kwargs_from", "run_episode", "short_run_warnings"),
+    "tf_maddpg.cli.errors": ("BadInput", "CommandError"),
+    "tf_maddpg.cli.parser": ("build_parser",),
+    "tf_maddpg.cli.startup": ("load_tensorflow", "quiet_tensorflow"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def __getattr__(name):
+    # The names are imported on first use: importing ``main`` (the ``tf-maddpg`` script
+    # does first thing) loads nothing a Ctrl-C could interrupt outside main's own care.
+    if name in _MODULE_OF:
+        import importlib
+
+        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tf_maddpg.cli' has no attribute {name!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status.
 
     Usage errors (unknown options, bad values) print one line and a hint to
@@ -57,11 +71,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Ctrl-C (a run saves its checkpoint) and returns 143. Warnings are one line
     each. A closed or broken standard output stops nothing.
     """
-    from tf_maddpg.signals import EXIT_STATUS, stop_name, terminate_as_interrupt
+    from tf_maddpg.signals import (EXIT_STATUS, forget_interrupt, stop_name,
+                                   terminate_as_interrupt)
 
     name = {"command": "tf-maddpg"}
     previous = terminate_as_interrupt()
     try:
+        try:  # Ctrl-C while the command line's own modules load: one line too
+            from tf_maddpg.cli.startup import sturdy_output
+        except KeyboardInterrupt as error:
+            print(f"{name['command']}: stopped by {stop_name(error)}", file=sys.stderr)
+            return EXIT_STATUS[stop_name(error)]
         with sturdy_output(), warnings.catch_warnings():
             warnings.showwarning = lambda message, *_, **__: print(
                 f"{name['command']}: warning: {message}", file=sys.stderr)
@@ -73,11 +93,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"{name['command']}: stopped by {stopped}{detail}", file=sys.stderr)
                 return EXIT_STATUS[stopped]
     finally:
+        forget_interrupt()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _run(argv: Optional[Sequence[str]], name: dict) -> int:
+def _run(argv: Sequence[str] | None, name: dict) -> int:
+    from tf_maddpg.cli.errors import CommandError
+    from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
+    from tf_maddpg.cli.startup import limit_blas_threads, quiet_tensorflow
+
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
@@ -101,6 +126,6 @@ def _run(argv: Optional[Sequence[str]], name: dict) -> int:
         return error.exit_status
 
 
-__all__: List[str] = ["BadInput", "CommandError", "build_parser", "check_scenario",
-                      "config_from", "default_run_dir", "env_kwargs_from", "load_tensorflow",
-                      "main", "quiet_tensorflow", "run_episode", "short_run_warnings"]
+__all__ = ["BadInput", "CommandError", "build_parser", "check_scenario", "config_from",
+           "default_run_dir", "env_kwargs_from", "load_tensorflow", "main", "quiet_tensorflow",
+           "run_episode", "short_run_warnings"]
