@@ -5,8 +5,12 @@ line) or ``case("sensible")`` (one that must do what a user expects) is one case
 tests/test_catalogue.py's catalogue, and the run ends with their count by outcome; the
 default run of 2026-12-06 (cases marked extended are left out of it):
 
-    catalogue: 85 cases: 0 lost, 0 tracebacks, 0 silent, 0 unclear, 78 one clear line,
+    catalogue: 87 cases: 0 lost, 0 tracebacks, 0 silent, 0 unclear, 80 one clear line,
     7 handled sensibly
+
+The count is made where the reports arrive: in the one process of a plain run, in the
+controller of pytest-xdist's workers (the default run has two), from each report's
+``user_properties``.
 
 A failing case counts as what its assertion says it is: the catalogue's checks begin
 their messages with ``lost:``, ``traceback:`` or ``silent:``; any other failure is
