@@ -13,6 +13,8 @@ register themselves as soon as Keras is imported, before or after tf_maddpg.
 import importlib
 import sys
 
+from tf_maddpg.lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -46,17 +48,8 @@ _EXPORTS = {
     "tf_maddpg.storage.rollout": ("Rollout",),
     "tf_maddpg.training": ("TrainingResult", "evaluate", "train"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name):
-    if name in _MODULE_OF:
-        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tf_maddpg' has no attribute {name!r}")
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 def __dir__():

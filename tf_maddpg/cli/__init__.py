@@ -40,6 +40,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from tf_maddpg.lazy import lazy_exports
+
 _EXPORTS = {
     "tf_maddpg.cli.checks": ("check_scenario", "config_from", "default_run_dir",
                              "env_kwargs_from", "run_episode", "short_run_warnings"),
@@ -47,19 +49,9 @@ _EXPORTS = {
     "tf_maddpg.cli.parser": ("build_parser",),
     "tf_maddpg.cli.startup": ("load_tensorflow", "quiet_tensorflow"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name):
-    # The names are imported on first use: importing ``main`` (the ``tf-maddpg`` script
-    # does first thing) loads nothing a Ctrl-C could interrupt outside main's own care.
-    if name in _MODULE_OF:
-        import importlib
-
-        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tf_maddpg.cli' has no attribute {name!r}")
+# Imported on first use: importing ``main`` (the ``tf-maddpg`` script does first thing)
+# loads nothing a Ctrl-C could interrupt outside main's own care.
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
