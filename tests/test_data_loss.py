@@ -143,10 +143,17 @@ def test_a_finished_run_without_checkpoints_is_refused_on_resume_and_kept(tmp_pa
     assert snapshot(tmp_path, debris=False) == before
 
 
-@pytest.mark.parametrize("damage", ["truncated_row", "deleted_metrics", "garbage_index"])
-def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage):
+@pytest.fixture(scope="module")
+def four_episodes(tmp_path_factory):
+    """A TINY MADDPG run of 4 episodes on LeavingEnv, never stopped: its history."""
     config = MADDPGConfig(num_episodes=4, **TINY)
-    unbroken = train(config, LeavingEnv, out_dir=str(tmp_path / "a"), verbose=False)
+    out = tmp_path_factory.mktemp("four_episodes")
+    return train(config, LeavingEnv, out_dir=str(out), verbose=False).history
+
+
+@pytest.mark.parametrize("damage", ["truncated_row", "deleted_metrics", "garbage_index"])
+def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage, four_episodes):
+    config = MADDPGConfig(num_episodes=4, **TINY)
     out = tmp_path / "b"
     train(config.replace(num_episodes=2), LeavingEnv, out_dir=str(out), verbose=False)
     metrics = out / folder.METRICS_FILE
@@ -159,8 +166,8 @@ def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage):
         (out / "checkpoints" / "checkpoint").write_text("\x00\x07 not an index {{{")
     with pytest.warns(RuntimeWarning) if damage == "garbage_index" else _nothing():
         resumed = train(config, LeavingEnv, out_dir=str(out), verbose=False, resume=True)
-    assert_same_rows(resumed.history, unbroken.history)
-    assert_same_rows(read_metrics(metrics), unbroken.history)
+    assert_same_rows(resumed.history, four_episodes)
+    assert_same_rows(read_metrics(metrics), four_episodes)
 
 
 class _nothing:
