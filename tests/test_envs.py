@@ -119,3 +119,12 @@ def test_make_env_knows_the_mpe2_scenarios_and_rejects_others():
 def test_non_pettingzoo_objects_are_refused():
     with pytest.raises(TypeError, match="ParallelEnv or AECEnv"):
         EnvAdapter(object())
+
+
+@pytest.mark.parametrize("backend", ["batched", "mpe2"])
+def test_max_cycles_as_a_scenario_option_is_refused_naming_the_episode_length(backend):
+    from tf_maddpg.envs.sources import build_vec_env
+
+    with pytest.raises(ValueError, match=r"max_cycles=5 is not a scenario option here: .* "
+                                         r"episode_length \(--episode-length\)"):
+        build_vec_env("simple_spread_v3", 25, {"max_cycles": 5}, num_envs=2, backend=backend)

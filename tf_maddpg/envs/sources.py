@@ -56,8 +56,17 @@ def env_factory(source: EnvSource, episode_length: int,
       env_kwargs: a scenario's options (``render_mode="rgb_array"`` to render).
     """
     if isinstance(source, str):
+        _check_no_max_cycles(env_kwargs)
         return ScenarioFactory(source, episode_length, tuple(sorted((env_kwargs or {}).items())))
     return AdapterFactory(source)
+
+
+def _check_no_max_cycles(env_kwargs: Optional[dict]) -> None:
+    """A scenario's ``max_cycles`` is the run's episode length, never one of its options."""
+    if env_kwargs and "max_cycles" in env_kwargs:
+        raise ValueError(f"max_cycles={env_kwargs['max_cycles']!r} is not a scenario option "
+                         "here: a run's steps per episode are its episode_length "
+                         "(--episode-length); remove max_cycles from the options")
 
 
 def build_adapter(source: EnvSource, episode_length: int,
@@ -79,5 +88,6 @@ def build_vec_env(source: EnvSource, episode_length: int, env_kwargs: Optional[d
     if isinstance(source, str) and (backend == "batched" or (backend == "auto" and not workers)):
         from tf_maddpg.envs.batched_mpe.vec import BatchedVecEnv
 
+        _check_no_max_cycles(env_kwargs)
         return BatchedVecEnv(source, num_envs, episode_length, env_kwargs)
     return VecEnv(env_factory(source, episode_length, env_kwargs), num_envs, workers)
