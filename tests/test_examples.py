@@ -143,3 +143,26 @@ def test_the_results_report_scores_one_side_against_random_opponents(tmp_path):
     lines = results.versus_random(row, {"maddpg": [str(tmp_path)], "matd3": []},
                                   results.random_returns(row, episodes=3), episodes=3)
     assert [line.split(" | ")[1] for line in lines] == ["adversary (1)", "agent (2)"]
+
+
+def test_spread_coverage_counts_every_episode_of_a_run(tmp_path, capsys):
+    """In this process (the script's imports are already loaded): the table has a row per
+    run whose counts add up to the episodes played."""
+    import importlib.util
+
+    from tf_maddpg import MADDPGConfig, train
+
+    tiny = dict(batch_size=8, buffer_size=64, minimal_size=64, hidden_sizes=(8,),
+                episode_length=5, eval_interval=2, eval_episodes=1)  # no update: no tracing
+    train(MADDPGConfig(num_episodes=2, **tiny), "simple_spread_v3", env_kwargs={"N": 2},
+          out_dir=str(tmp_path / "spread"), verbose=False)
+    spec = importlib.util.spec_from_file_location(
+        "spread_coverage", os.path.join(ROOT, "examples", "spread_coverage.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    assert script.main([str(tmp_path / "spread"), "--episodes", "7"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1].split("|")
+    assert row[1].strip() == str(tmp_path / "spread")
+    assert int(row[2]) + int(row[3]) == 7  # 2 of 2 landmarks covered, or 1 of 2
+    assert float(row[4]) >= 0.0
