@@ -3,13 +3,14 @@
     python examples/spread_coverage.py runs/family/simple_spread/happo/seed*
 
 Plays each run's saved actors greedily (the argmax action) for --episodes
-episodes of mpe2's simple_spread_v3 and, at each episode's last step, counts
-the landmarks that have an agent nearest to them (3 of 3 when the agents
-spread out; 2 when two agents sit on one landmark) and the mean distance from
-each landmark to its nearest agent (what the reward charges). Prints a
-Markdown table, one row per run. A run whose return plateaus far from the
-others' shows here whether its agents share a landmark (a coordination
-optimum) or reach none (a policy that never learned to move).
+episodes of mpe2's simple_spread_v3 (with the run's episode length and
+options) and, at each episode's last step, counts the landmarks that have an
+agent nearest to them (3 of 3 when the agents spread out; 2 when two agents
+sit on one landmark) and the mean distance from each landmark to its nearest
+agent (what the reward charges). Prints a Markdown table, one row per run. A
+run whose return plateaus far from the others' shows here whether its agents
+share a landmark (a coordination optimum) or reach none (a policy that never
+learned to move).
 """
 
 import argparse
@@ -32,7 +33,8 @@ def coverage(run_dir: str, episodes: int, first_seed: int):
     if not all(spec.discrete for spec in info.specs):
         raise SystemExit(f"{run_dir} acts with Box actions: this script plays Discrete ones")
     actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
-    envs = [simple_spread_v3.parallel_env(**info.env_kwargs) for _ in range(episodes)]
+    envs = [simple_spread_v3.parallel_env(max_cycles=info.config.episode_length, **info.env_kwargs)
+            for _ in range(episodes)]
     obs = [env.reset(seed=first_seed + k)[0] for k, env in enumerate(envs)]
     while envs[0].agents:  # simple_spread's episodes all end at the same step
         actions = [{} for _ in envs]
