@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     rows = [coverage(run, args.episodes, args.seed) for run in args.runs]
     n = len(rows[0][0])
     header = " | ".join(f"{k} of {n}" for k in range(n, 0, -1))
-    print(f"| run | episodes whose agents cover {header} | mean distance landmark -> nearest agent |")
+    print(f"| run | episodes whose agents cover {header} "
+          "| mean distance landmark -> nearest agent |")
     print("|---|" + "---:|" * (n + 1))
     for run, (counts, distance) in zip(args.runs, rows):
         cells = " | ".join(str(c) for c in counts[::-1])
