@@ -18,15 +18,14 @@ import os
 import sys
 
 import numpy as np
+from mpe2 import simple_spread_v3
+
+from tf_maddpg.runs.actors import load_actors
+from tf_maddpg.runs.folder import ACTORS_DIR, read_run
 
 
 def coverage(run_dir: str, episodes: int, first_seed: int):
     """Returns (counts of episodes covering 1..N landmarks, mean landmark distance)."""
-    from mpe2 import simple_spread_v3
-
-    from tf_maddpg.runs.actors import load_actors
-    from tf_maddpg.runs.folder import ACTORS_DIR, read_run
-
     info = read_run(run_dir)
     if info.scenario != "simple_spread_v3":
         raise SystemExit(f"{run_dir} trained on {info.scenario}, not simple_spread_v3")
@@ -69,8 +68,8 @@ def main(argv=None) -> int:
     if args.episodes < 1:
         parser.error(f"--episodes must be at least 1, got {args.episodes}")
     for run in args.runs:
-        if not os.path.isdir(os.path.join(run, "actors")):
-            parser.error(f"{run} holds no actors/ folder: is it a finished run folder?")
+        if not os.path.isdir(os.path.join(run, ACTORS_DIR)):
+            parser.error(f"{run} holds no {ACTORS_DIR}/ folder: is it a finished run folder?")
 
     rows = [coverage(run, args.episodes, args.seed) for run in args.runs]
     n = len(rows[0][0])
