@@ -16,10 +16,20 @@ A failing case counts as what its assertion says it is: the catalogue's checks b
 their messages with ``lost:``, ``traceback:`` or ``silent:``; any other failure is
 ``unclear``."""
 
+import os
 import re
 import subprocess
 
 import pytest
+
+# One thread each for TensorFlow and BLAS, in this process and in the processes the
+# tests start: the default run has a pytest-xdist worker per core, and threads that
+# spin while they wait for a core another worker holds cost CPU time that no test
+# uses. TensorFlow reads these variables when it starts; a value set here already
+# stays.
+for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+              "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 @pytest.fixture
 def small_disk(tmp_path):
