@@ -706,7 +706,7 @@ def main(argv=None) -> int:
     run.add_argument("--jobs", type=int, default=2)
     run.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     run.add_argument("--seeds", nargs="+", type=int, default=None,
-                     help="default: 0 1 2 (a variant's: its own seeds)")
+                     help=f"default: {' '.join(map(str, SEEDS))} (a variant's: its own seeds)")
     run.add_argument("--only", nargs="+", help="scenario folder names")
     run.add_argument("--engine", choices=("ray", "local"), default=None,
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
