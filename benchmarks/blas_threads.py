@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES
+from tf_maddpg.runtime import BLAS_THREAD_VARIABLES
 
 
 def side_by_side(args, blas_threads) -> list:

@@ -28,8 +28,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from tf_maddpg.algorithms.teams import groups
+from tf_maddpg.runtime import load_tensorflow
 from tf_maddpg.sweep import report as sweep_report
-from tf_maddpg.sweep.report import groups
 
 ALGOS = ("maddpg", "matd3")  # this table; examples/family_results.py has the whole family
 SEEDS = (0, 1, 2)
@@ -137,9 +138,12 @@ def run_all(jobs: int, only: Optional[List[str]], algos, seeds,
 
 def random_returns(row: Row, episodes: int = 100, run: Optional[str] = None,
                    trained: tuple = ()) -> Dict[str, float]:
-    """``tf_maddpg.sweep.report.random_returns`` for a row (see there)."""
-    return sweep_report.random_returns(row.scenario, dict(row.env_args), episodes,
-                                       MADDPG_EPISODE_LENGTH, run=run, trained=trained)
+    """``tf_maddpg.training.baselines.random_returns`` for a row (see there)."""
+    load_tensorflow()  # quietly, before tf_maddpg.training loads it
+    from tf_maddpg.training import baselines
+
+    return baselines.random_returns(row.scenario, dict(row.env_args), episodes,
+                                    MADDPG_EPISODE_LENGTH, run=run, trained=trained)
 
 
 def versus_random(row: Row, runs: Dict[str, List[str]], rand: Dict[str, float],

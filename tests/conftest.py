@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from tf_maddpg.cli.startup import limit_blas_threads
+from tf_maddpg.runtime import limit_blas_threads
 
 # One thread each for TensorFlow and BLAS, in this process and in the processes the
 # tests start: the default run has a pytest-xdist worker per core, and threads that

@@ -74,7 +74,7 @@ def test_list_envs_shows_agents_and_sizes(capsys):
 def test_an_unknown_scenario_lists_the_known_ones(capsys):
     status, _, err = run(capsys, "train", "simple_adversry_v3")
     assert status == 2
-    assert "unknown scenario 'simple_adversry_v3'. Did you mean simple_adversary_v3?" in err
+    assert "unknown scenario 'simple_adversry_v3' (did you mean simple_adversary_v3?)" in err
     assert "simple_spread_v3" in err
 
 
@@ -95,7 +95,7 @@ def test_threads_gives_numpys_blas_as_many_threads_but_keeps_the_users(capsys, m
     # OpenBLAS's threads spin while they wait: runs that share the cores must not start
     # one per core each (set before NumPy loads in a fresh process, and for the
     # processes a run starts).
-    from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES
+    from tf_maddpg.runtime import BLAS_THREAD_VARIABLES
 
     for name in BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)

@@ -142,11 +142,23 @@ def is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+class ConfigError(ValueError):
+    """A config field with a value it does not take. ``field`` names it and ``reason``
+    says what it takes, so that the command line and sweep files can name the field
+    in their own words: ``MADDPGConfig.gamma=2.0 is invalid: expected a finite float
+    in [0, 1].``"""
+
+    def __init__(self, config, field: str, reason: str):
+        self.field = field
+        self.value = getattr(config, field)
+        self.reason = reason
+        super().__init__(f"{type(config).__name__}.{field}={self.value!r} is invalid: {reason}")
+
+
 def require(config, ok: bool, field: str, allowed: str) -> None:
-    """Raises the ValueError of a bad field unless ``ok``."""
+    """Raises the ``ConfigError`` of a bad field unless ``ok``."""
     if not ok:
-        raise ValueError(f"{type(config).__name__}.{field}={getattr(config, field)!r} is "
-                         f"invalid: expected {allowed}.")
+        raise ConfigError(config, field, f"expected {allowed}.")
 
 
 def check_int(config, field, low, high=None, allowed=None) -> None:

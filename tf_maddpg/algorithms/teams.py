@@ -13,7 +13,7 @@ and simple_tag have ``adversary_*`` against ``agent_*``.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 TEAM_RULES = ("auto", "one", "by_name")
 """How ``teams_of`` forms teams (a config's ``teams`` field)."""
@@ -35,6 +35,20 @@ Teams = Tuple[Tuple[int, ...], ...]
 def team_name(agent: str) -> str:
     """The agent's name without its numbers: ``adversary_2`` -> ``adversary_``."""
     return re.sub(r"\d+", "", agent)
+
+
+def group_of(agent: str) -> str:
+    """``adversary_0`` -> ``adversary``: the name of the agent's group (reports and
+    sweep metrics), the agents whose names differ only by their final number."""
+    return re.sub(r"_\d+$", "", agent)
+
+
+def groups(names: Sequence[str]) -> Dict[str, List[str]]:
+    """The agent groups of ``names`` (in first-seen order), each with its agents."""
+    out: Dict[str, List[str]] = {}
+    for name in names:
+        out.setdefault(group_of(name), []).append(name)
+    return out
 
 
 def is_competitive(names: Sequence[str]) -> bool:

@@ -47,7 +47,7 @@ _EXPORTS = {
                              "env_kwargs_from", "run_episode", "short_run_warnings"),
     "tf_maddpg.cli.errors": ("BadInput", "CommandError"),
     "tf_maddpg.cli.parser": ("build_parser",),
-    "tf_maddpg.cli.startup": ("load_tensorflow", "quiet_tensorflow"),
+    "tf_maddpg.runtime": ("load_tensorflow", "quiet_tensorflow"),
 }
 # Imported on first use: importing ``main`` (the ``tf-maddpg`` script does first thing)
 # loads nothing a Ctrl-C could interrupt outside main's own care.
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None, name: dict) -> int:
     from tf_maddpg.cli.errors import CommandError
     from tf_maddpg.cli.parser import _COMMANDS, _hint, _unrecognized, build_parser
-    from tf_maddpg.cli.startup import limit_blas_threads, quiet_tensorflow
+    from tf_maddpg.runtime import limit_blas_threads, quiet_tensorflow
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)

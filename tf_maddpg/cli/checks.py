@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import glob
-import math
 import os
 import re
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_ALIASES, _ALL_FIELDS, _cli_words, _describe_specs,
-                                    _flag, _reason, _show, _show_options)
-from tf_maddpg.config import RunConfig
+from tf_maddpg.cli.messages import (ALL_FIELDS, FLAG_ALIASES, cli_words, describe_specs,
+                                    flag_of, reason_of, show_options)
+from tf_maddpg.config import ConfigError, RunConfig
+from tf_maddpg.inputs import (InputError, did_you_mean, probe_writable, read_yaml_or_json,
+                              show_value)
 
 
 # --- Configs and scenario options -------------------------------------------------------
@@ -55,7 +54,7 @@ def config_from(file: Optional[str], options: Dict[str, object],
         own = {f.name for f in dataclasses.fields(ALGORITHMS[chosen].config_class)}
         foreign = sorted(k for k in options if k not in own)
         if foreign:
-            flags = ", ".join(_flag(k) for k in foreign)
+            flags = ", ".join(flag_of(k) for k in foreign)
             owners = sorted({a.name for a in ALGORITHMS.values() for k in foreign
                              if k in {f.name for f in dataclasses.fields(a.config_class)}})
             raise BadInput(f"{flags} {'is' if len(foreign) == 1 else 'are'} not an option "
@@ -64,47 +63,39 @@ def config_from(file: Optional[str], options: Dict[str, object],
     try:
         return config_from_dict(values)
     except (ValueError, TypeError) as error:
-        raise BadInput(_config_message(str(error), options, from_file, file)) from None
+        raise BadInput(_config_message(error, options, from_file, file)) from None
 
 
-def _config_message(message: str, options: dict, from_file: dict, file: Optional[str]) -> str:
-    """A config's ValueError in command-line words: ``--gamma 2.0 is invalid: ...``."""
-    match = re.match(r"^\w+\.(\w+)=.*? is invalid: (.*)$", message, re.DOTALL)
-    if not match:  # a field that the algorithm does not have: only a file can name one
-        return f"--config {file}: {message}" if file else message
-    field, reason = match.groups()
+def _config_message(error: Exception, options: dict, from_file: dict,
+                    file: Optional[str]) -> str:
+    """A config's error in command-line words: ``--gamma 2.0 is invalid: ...``."""
+    if not isinstance(error, ConfigError):  # a field the algorithm does not have: a file's
+        return f"--config {file}: {error}" if file else str(error)
+    field = error.field
     if field in options:
-        where = f"{_flag(field)} {_show(options[field])}"
+        where = f"{flag_of(field)} {show_value(options[field])}"
     elif field in from_file:
-        where = f"{field}: {_show(from_file[field])} in --config {file}"
+        where = f"{field}: {show_value(from_file[field])} in --config {file}"
     else:
         default = next((f.default for a in ALGORITHMS.values()
                         for f in dataclasses.fields(a.config_class) if f.name == field), None)
-        where = f"{_flag(field)} {_show(default)} (the default)"
-    return f"{where} is invalid: {_cli_words(reason)}"
+        where = f"{flag_of(field)} {show_value(default)} (the default)"
+    return f"{where} is invalid: {cli_words(error.reason)}"
 
 
 def _read_config_file(path: str) -> dict:
-    import yaml  # YAML is a superset of JSON: one parser reads both
-
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as error:
-        raise BadInput(f"cannot read --config {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, yaml.reader.ReaderError):
-        raise BadInput(f"--config {path} is not a text file; it must be YAML or JSON "
-                       "(e.g. a config.json of an earlier run)") from None
-    except yaml.YAMLError as error:
-        first = " ".join(str(error).split())
-        raise BadInput(f"--config {path} is not valid YAML or JSON: {first}") from None
+        data = read_yaml_or_json(path, f"--config {path}",
+                                 example="e.g. a config.json of an earlier run")
+    except InputError as error:
+        raise BadInput(str(error)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise BadInput(f"--config {path} must hold a mapping of config fields, "
                        f"not a {type(data).__name__}")
-    known = set(_ALL_FIELDS) | {"algo"}
-    aliases = {flag[2:].replace("-", "_"): field for field, flags in _ALIASES.items()
+    known = set(ALL_FIELDS) | {"algo"}
+    aliases = {flag[2:].replace("-", "_"): field for field, flags in FLAG_ALIASES.items()
                for flag in flags}  # episodes: as on the command line and in sweep files
     values = {}
     for key, value in data.items():
@@ -113,16 +104,15 @@ def _read_config_file(path: str) -> dict:
             raise BadInput(f"--config {path} gives {name} twice ({key!r} and another name "
                            "for it); keep one")
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise BadInput(f"--config {path}: unknown config field {key!r}{hint}; "
+            raise BadInput(f"--config {path}: unknown config field {key!r}"
+                           f"{did_you_mean(name, sorted(known))}; "
                            f"known fields: {', '.join(sorted(known))}")
         values[name] = value
     return values
 
 
 def _config_options(args) -> Dict[str, object]:
-    return {k: v for k, v in vars(args).items() if k in _ALL_FIELDS}
+    return {k: v for k, v in vars(args).items() if k in ALL_FIELDS}
 
 
 def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
@@ -133,34 +123,17 @@ def env_kwargs_from(pairs: Sequence[tuple], scenario: str) -> Dict[str, object]:
         its options), a key is given twice, a value has the wrong type for
         the option's default, or a count (an integer option) is negative.
     """
-    from tf_maddpg.envs.mpe import scenario_options
+    from tf_maddpg.envs.mpe import check_scenario_options
 
-    options = scenario_options(scenario)
-    options.pop("render_mode", None)  # the run renders nothing; evaluate --render does
     values = {}
     for key, value in pairs:
-        if key not in options:
-            raise BadInput(f"{scenario} has no option {key!r} (--env-arg); its options: "
-                           + ", ".join(f"{k}={_show(v)}" for k, v in options.items()))
         if key in values:
             raise BadInput(f"--env-arg {key} is given twice")
-        default = options[key]
-        expected = (bool if isinstance(default, bool) else
-                    (int,) if isinstance(default, int) else
-                    (int, float) if isinstance(default, float) else None)
-        if expected is not None and (not isinstance(value, expected)
-                                     or (expected is not bool and isinstance(value, bool))):
-            kind = {bool: "true or false", (int,): "an integer"}.get(expected, "a number")
-            raise BadInput(f"--env-arg {key}={value!r}: {scenario}'s {key} takes {kind} "
-                           f"(default {_show(default)})")
-        if expected == (int,) and value < 0:
-            raise BadInput(f"--env-arg {key}={value}: {scenario}'s {key} is a count; give an "
-                           f"integer >= 0 (default {_show(default)})")
-        if isinstance(default, float) and not math.isfinite(value):
-            raise BadInput(f"--env-arg {key}={value}: give a finite number (default "
-                           f"{_show(default)})")
-        values[key] = float(value) if isinstance(default, float) else value
-    return values
+        values[key] = value
+    try:
+        return check_scenario_options(scenario, values, where="--env-arg")
+    except ValueError as error:
+        raise BadInput(str(error)) from None
 
 
 def check_scenario(scenario: str, env_kwargs: dict, episode_length: int = 25):
@@ -181,7 +154,7 @@ def check_scenario(scenario: str, env_kwargs: dict, episode_length: int = 25):
     try:
         env = make_env(scenario, max_cycles=episode_length, **env_kwargs)
     except Exception as error:  # noqa: BLE001 - mpe2 raises whatever its code trips on
-        raise ValueError(_reason(error)) from None
+        raise ValueError(reason_of(error)) from None
     try:
         if not env.agents:
             raise ValueError("it has no agents")
@@ -189,9 +162,9 @@ def check_scenario(scenario: str, env_kwargs: dict, episode_length: int = 25):
         env.step_packed(np.zeros(env.action_width, np.float32))
         return list(env.specs)
     except ValueError as error:
-        raise ValueError(_reason(error)) from None
+        raise ValueError(reason_of(error)) from None
     except Exception as error:  # noqa: BLE001
-        raise ValueError(_reason(error)) from None
+        raise ValueError(reason_of(error)) from None
     finally:
         with contextlib.suppress(Exception):
             env.close()
@@ -362,10 +335,7 @@ def _check_writable_folder(path: str, option: Optional[str], create: bool = True
         raise BadInput(f"{name}: {parent} is a file, so no folder can be made there; {fix}")
     _check_not_a_run_file(path, name)
     try:
-        if create:
-            os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path if create else parent):
-            pass
+        probe_writable(path if create else parent, create)
     except OSError as error:
         raise BadInput(f"{name}: cannot write there ({error.strerror or error}); {fix}") from None
 
@@ -384,9 +354,7 @@ def _check_output_file(path: str, option: str, suffixes: Sequence[str] = ()) -> 
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise BadInput(f"{option} {path}: {folder} is a file, not a folder")
     try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        probe_writable(folder, create=True)
     except OSError as error:
         raise BadInput(f"{option} {path}: cannot write there "
                        f"({error.strerror or error})") from None
@@ -447,10 +415,10 @@ def _read_run(run_dir: str, need_scenario: bool = True):
     try:
         info = read_run(run_dir)
     except RunFolderError as error:
-        raise CommandError(_cli_words(str(error))) from None
+        raise CommandError(cli_words(str(error))) from None
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise CommandError(f"{run_dir} holds a damaged run.json or config.json "
-                           f"({_reason(error)})") from None
+                           f"({reason_of(error)})") from None
     if need_scenario and info.scenario is None:
         raise CommandError(f"{run_dir} was trained on an environment given in Python; "
                            "the command line knows mpe2 scenarios only")
@@ -471,23 +439,20 @@ def _check_run_scenario(run_dir: str, info, episode_length: int) -> None:
         specs = check_scenario(info.scenario, info.env_kwargs, episode_length)
     except (ValueError, TypeError) as error:
         raise CommandError(f"{where}: {info.scenario} cannot run with the options "
-                           f"{_show_options(info.env_kwargs)} ({error}); was run.json edited? "
+                           f"{show_options(info.env_kwargs)} ({error}); was run.json edited? "
                            "Put back the options the run was trained with") from None
     if specs != list(info.specs):
         raise CommandError(
-            f"{where}: {info.scenario} with options {_show_options(info.env_kwargs)} has "
-            f"agents {_describe_specs(specs)}, but the run's actors were trained for "
-            f"{_describe_specs(info.specs)}; was run.json edited? Put back the scenario and "
+            f"{where}: {info.scenario} with options {show_options(info.env_kwargs)} has "
+            f"agents {describe_specs(specs)}, but the run's actors were trained for "
+            f"{describe_specs(info.specs)}; was run.json edited? Put back the scenario and "
             "options the run was trained with")
 
 
 def _load_run_policy(run_dir: str, info):
-    from tf_maddpg.algorithms.registry import algorithm_of
-    from tf_maddpg.runs.actors import load_actors
-    from tf_maddpg.runs.folder import ACTORS_DIR
+    from tf_maddpg.runs.actors import load_run_policy
 
     try:
-        actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
+        return load_run_policy(run_dir, info)
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
-    return algorithm_of(info.config).make_policy(info.specs, actors, info.config)

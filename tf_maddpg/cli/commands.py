@@ -4,7 +4,6 @@ the exit status."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import shlex
 import sys
@@ -17,10 +16,11 @@ from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
                                   default_run_dir, env_kwargs_from, export_pending,
                                   run_episode, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (_cli_words, _first_line, _flag, _options_text,
-                                    _show, _worker_message)
-from tf_maddpg.cli.startup import load_tensorflow
+from tf_maddpg.cli.messages import (cli_words, first_line, flag_of, options_text,
+                                    worker_message)
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
+from tf_maddpg.inputs import did_you_mean, show_value
+from tf_maddpg.runtime import load_tensorflow
 from tf_maddpg.signals import EXIT_STATUS
 
 _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps")
@@ -44,7 +44,7 @@ def _train(args, parser) -> int:
                   + ["preset"] * bool(args.preset))
         if extra:
             raise BadInput(f"only --episodes and --env-workers may change when resuming; "
-                           f"remove {', '.join(_flag(e) for e in extra)}")
+                           f"remove {', '.join(flag_of(e) for e in extra)}")
         info = _read_run(args.resume, need_scenario=False)
         if info.scenario is None:
             raise CommandError(f"{args.resume} was trained on an environment given in Python; "
@@ -57,7 +57,7 @@ def _train(args, parser) -> int:
         try:
             config = info.config.replace(**options) if options else info.config
         except (ValueError, TypeError) as error:
-            raise BadInput(_config_message(str(error), options, {}, None)) from None
+            raise BadInput(_config_message(error, options, {}, None)) from None
         done = run_episode(args.resume)
         # At its total, a run killed while writing its SavedModels resumes to write them.
         if config.num_episodes < done or (config.num_episodes == done
@@ -75,10 +75,8 @@ def _train(args, parser) -> int:
             raise BadInput("give the scenario to train (ENV), or --resume RUN_DIR")
         known = known_scenarios()
         if args.env not in known:
-            close = difflib.get_close_matches(args.env, known, n=1)
-            hint = f" Did you mean {close[0]}?" if close else ""
-            raise BadInput(f"unknown scenario {args.env!r}.{hint} Known mpe2 scenarios: "
-                           f"{', '.join(known)}")
+            raise BadInput(f"unknown scenario {args.env!r}{did_you_mean(args.env, known)}; "
+                           f"known mpe2 scenarios: {', '.join(known)}")
         config = config_from(args.config, options, args.algo, args.preset)
         env_kwargs = env_kwargs_from(args.env_args, args.env)
         scenario = args.env
@@ -86,17 +84,17 @@ def _train(args, parser) -> int:
         try:
             specs = check_scenario(scenario, env_kwargs, config.episode_length)
         except ValueError as error:
-            given = " ".join(f"--env-arg {k}={_show(v)}" for k, v in env_kwargs.items())
+            given = " ".join(f"--env-arg {k}={show_value(v)}" for k, v in env_kwargs.items())
             raise BadInput(f"{scenario} cannot run with {given or 'its default options'}: "
                            f"mpe2 fails with {error}; choose other values") from None
         try:
             config.check_agents(specs)
         except ValueError as error:
-            given = "".join(f" --env-arg {k}={_show(v)}" for k, v in env_kwargs.items())
+            given = "".join(f" --env-arg {k}={show_value(v)}" for k, v in env_kwargs.items())
             reason = str(error).replace("(mpe2: continuous_actions=False)",
                                         "(--env-arg continuous_actions=false)")
             raise BadInput(f"--algo {config.algo} cannot train {scenario}{given}: "
-                           f"{_cli_words(reason)}") from None
+                           f"{cli_words(reason)}") from None
         _check_buffer_memory(config, specs)
         out_dir = args.out or default_run_dir(scenario, config, env_kwargs)
         _check_writable_folder(out_dir, "--out" if args.out else None)
@@ -120,7 +118,7 @@ def _train(args, parser) -> int:
                        verbose=not args.quiet, resume=bool(args.resume),
                        overwrite=args.overwrite)
     except (RunFolderError, CheckpointError, FloatingPointError, MemoryError) as error:
-        raise CommandError(_cli_words(_first_line(error))) from None
+        raise CommandError(cli_words(first_line(error))) from None
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
         raise CommandError(f"cannot write{where}: {error.strerror or error}; check the "
@@ -128,7 +126,7 @@ def _train(args, parser) -> int:
     except RuntimeError as error:
         if "environment worker" not in str(error):
             raise
-        raise CommandError(_worker_message(str(error))) from None
+        raise CommandError(worker_message(str(error))) from None
     if result.interrupted:
         stopped = result.stopped_by or "Ctrl-C"
         if args.quiet:  # the run said nothing; the stop is said in one line
@@ -270,7 +268,7 @@ def _plot(args, parser) -> int:
         try:
             rows = read_metrics(path)
         except (MetricsError, OSError) as error:
-            raise CommandError(_first_line(error)) from None
+            raise CommandError(first_line(error)) from None
         if not rows:
             raise CommandError(f"{path} has no evaluation yet (one is written every "
                                "--eval-interval episodes)")
@@ -333,7 +331,7 @@ def _run_groups(infos) -> dict:
         if info is None:
             label = "unknown run"
         else:
-            parts = {"scenarios": f"{info.scenario}{_options_text(info.env_kwargs)}",
+            parts = {"scenarios": f"{info.scenario}{options_text(info.env_kwargs)}",
                      "algorithms": info.config.algo}
             label = ", ".join(parts[kind] for kind in kinds)
         groups.setdefault(label, []).append(k)
@@ -357,7 +355,7 @@ def _plot_title(infos, count: int) -> Optional[str]:
         return None
     first = known[0]
     name = first.scenario or "a Python environment"
-    options = _options_text(first.env_kwargs)
+    options = options_text(first.env_kwargs)
     if count == 1:
         return f"{name}{options}, {first.config.algo}, seed {first.config.seed}"
     algos = sorted({i.config.algo for i in known})
@@ -395,7 +393,8 @@ def _compare(args, parser) -> int:
         from tf_maddpg.compare import compare
     except ImportError as error:
         raise CommandError(str(error)) from None
-    from tf_maddpg.sweep.run import RayConnectError, default_engine
+    from tf_maddpg.sweep.errors import RayConnectError
+    from tf_maddpg.sweep.run import default_engine
 
     engine = args.engine or (default_engine() if args.jobs > 1 or args.address else "local")
     if args.address and engine != "ray":

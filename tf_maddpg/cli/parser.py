@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import difflib
-import math
 import re
 import textwrap
 from typing import Optional, Sequence
 
 from tf_maddpg import __version__
 from tf_maddpg.algorithms.registry import ALGORITHMS, describe, field_docs
+from tf_maddpg.cli import argtypes
 from tf_maddpg.cli.commands import _compare, _evaluate, _export, _list_envs, _plot, _train
-from tf_maddpg.cli.messages import _ALIASES, _plain, _show
+from tf_maddpg.cli.messages import FLAG_ALIASES, plain
 from tf_maddpg.config import MAX_SEED, RunConfig
+from tf_maddpg.inputs import closest, show_value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,9 +43,9 @@ def _unrecognized(parser, extra: Sequence[str]) -> str:
     hints = []
     for item in extra:
         if item.startswith("--"):
-            close = difflib.get_close_matches(item.split("=")[0], options, n=1, cutoff=0.75)
+            close = closest(item.split("=")[0], options, cutoff=0.75)
             if close:
-                hints.append(f"{item} -> {close[0]}?")
+                hints.append(f"{item} -> {close}?")
     return (f"unrecognized arguments: {' '.join(extra)}"
             + (f" (did you mean: {', '.join(hints)})" if hints else ""))
 
@@ -64,7 +63,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     from tf_maddpg import cli  # its docstring's first paragraph describes the command
 
     parser = _Parser(
-        prog="tf-maddpg", description=_plain(cli.__doc__.split("\n\n")[0]),
+        prog="tf-maddpg", description=plain(cli.__doc__.split("\n\n")[0]),
         formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"tf-maddpg {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -98,7 +97,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
                        help="replace the run that the output folder already holds")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar and no table")
-    train.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    train.add_argument("--threads", type=argtypes.positive_int, default=None, metavar="N",
                        help="TensorFlow's intra- and inter-op threads and NumPy's BLAS "
                             "threads (default: one per core); 1 when several runs share the "
                             "machine")
@@ -134,17 +133,17 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
 
     evaluate = command("evaluate", _evaluate, "greedy returns of a run's actors, per agent")
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder")
-    evaluate.add_argument("--episodes", type=_positive_int, default=None, metavar="N",
+    evaluate.add_argument("--episodes", type=argtypes.positive_int, default=None, metavar="N",
                           help="greedy episodes (default: the run's eval_episodes)")
-    evaluate.add_argument("--seed", type=_seed, default=None,
+    evaluate.add_argument("--seed", type=argtypes.seed, default=None,
                           help="seed of the first episode, the next ones count up (default: "
                                f"the run's evaluation seeds); 0 to {MAX_SEED}")
     evaluate.add_argument("--render", metavar="GIF",
                           help="also write an animated GIF of greedy episodes (a fixed "
                                "camera, every agent labelled)")
-    evaluate.add_argument("--render-episodes", type=_positive_int, default=None, metavar="N",
+    evaluate.add_argument("--render-episodes", type=argtypes.positive_int, default=None, metavar="N",
                           help="episodes in the GIF, one after another (default: 1)")
-    evaluate.add_argument("--fps", type=_positive_float, default=None, metavar="X",
+    evaluate.add_argument("--fps", type=argtypes.positive_float, default=None, metavar="X",
                           help="frames per second of the GIF (default: 10)")
 
     export = command("export", _export, "write one TensorFlow SavedModel per agent actor")
@@ -166,14 +165,14 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     compare = command("compare", _compare, "train tf_maddpg and the PyTorch reference side by side",
                       _COMPARE_DESCRIPTION)
     compare.add_argument("env", metavar="ENV", help="mpe2 scenario module")
-    compare.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], metavar="S",
+    compare.add_argument("--seeds", type=argtypes.seed, nargs="+", default=[0, 1, 2], metavar="S",
                          help="seeds; each side trains once per seed (default: 0 1 2)")
     compare.add_argument("--out", metavar="DIR", required=True,
                          help="folder for compare.png, compare.md and every run (a folder "
                               "that holds a comparison is refused without --overwrite)")
     compare.add_argument("--overwrite", action="store_true",
                          help="replace the comparison that --out holds")
-    compare.add_argument("--jobs", type=_positive_int, default=1,
+    compare.add_argument("--jobs", type=argtypes.positive_int, default=1,
                          help="runs at once, each in its own process with one thread; sides "
                               "alternate so both see the same load (default: 1)")
     compare.add_argument("--engine", choices=("ray", "local"), default=None,
@@ -246,7 +245,7 @@ examples:
 # --- Config options ---------------------------------------------------------------------
 
 def _add_env_arg_option(parser) -> None:
-    parser.add_argument("--env-arg", dest="env_args", action="append", type=_env_arg, default=[],
+    parser.add_argument("--env-arg", dest="env_args", action="append", type=argtypes.env_arg, default=[],
                         metavar="KEY=VALUE",
                         help="a scenario option, repeatable: N=4, continuous_actions=true, "
                              "local_ratio=0.25 (values are Python literals or true/false; "
@@ -277,23 +276,23 @@ def _add_config_options(group, cls, shown: set, skip: Sequence[str] = (),
         if field.name in skip or field.name in shown:
             continue
         shown.add(field.name)
-        flags = _ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
+        flags = FLAG_ALIASES.get(field.name, []) + ["--" + field.name.replace("_", "-")]
         kind = field.type
-        default = (_show(next(f.default for f in dataclasses.fields(ALGORITHMS[algo].config_class)
+        default = (show_value(next(f.default for f in dataclasses.fields(ALGORITHMS[algo].config_class)
                                if f.name == field.name)) if algo else _defaults(field.name))
         help_text = argparse.SUPPRESS if hidden else (
-            f"{_plain(docs.get(field.name, ''))} (default: {default})".replace("%", "%%"))
+            f"{plain(docs.get(field.name, ''))} (default: {default})".replace("%", "%%"))
         common = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
         if kind == "bool":
-            group.add_argument(*flags, type=_boolean, metavar="true|false", **common)
+            group.add_argument(*flags, type=argtypes.boolean, metavar="true|false", **common)
         elif kind == "int":
-            group.add_argument(*flags, type=_integer, metavar="N", **common)
+            group.add_argument(*flags, type=argtypes.integer, metavar="N", **common)
         elif kind == "float":
             group.add_argument(*flags, type=float, metavar="X", **common)
         elif kind == "Optional[float]":
-            group.add_argument(*flags, type=_optional_float, metavar="X|none", **common)
+            group.add_argument(*flags, type=argtypes.optional_float, metavar="X|none", **common)
         elif kind == "Tuple[int, ...]":
-            group.add_argument(*flags, type=_integer, nargs="+", metavar="N", **common)
+            group.add_argument(*flags, type=argtypes.integer, nargs="+", metavar="N", **common)
         else:
             # Every algorithm's values: the config refuses those its algorithm lacks.
             choices = [c for a in ALGORITHMS.values()
@@ -308,74 +307,7 @@ def _defaults(name: str) -> str:
     for algorithm in ALGORITHMS.values():
         fields = {f.name: f for f in dataclasses.fields(algorithm.config_class)}
         if name in fields:
-            by_value.setdefault(_show(fields[name].default), []).append(algorithm.name)
+            by_value.setdefault(show_value(fields[name].default), []).append(algorithm.name)
     if len(by_value) == 1:
         return next(iter(by_value))
     return ", ".join(f"{value} ({', '.join(names)})" for value, names in by_value.items())
-
-
-# --- Option types -------------------------------------------------------------------------
-
-def _env_arg(text: str) -> tuple:
-    """KEY=VALUE -> (key, value): a Python literal, true/false, or else the text itself."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. N=4), not {text!r}")
-    if value in ("true", "false"):
-        return key.strip(), value == "true"
-    try:
-        return key.strip(), ast.literal_eval(value)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return key.strip(), value
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
-
-
-def _optional_float(text: str) -> Optional[float]:
-    return None if text.lower() in ("none", "null", "off") else float(text)
-
-
-def _integer(text: str) -> int:
-    """An integer, also written as 1e6 or 100_000."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer()):
-        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}")
-    return int(value)
-
-
-def _positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, not {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = _integer(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed is an integer from 0 to {MAX_SEED}, "
-                                         f"not {text}")
-    return value

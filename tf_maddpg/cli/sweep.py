@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tf_maddpg.cli.argtypes import positive_float, positive_int
 from tf_maddpg.cli.errors import BadInput, CommandError
 
 DESCRIPTION = """\
@@ -40,8 +41,6 @@ sweep.yaml:
 
 def add_sweep_command(command) -> None:
     """Adds ``sweep`` with ``command(name, function, help, description)`` (the parser's)."""
-    from tf_maddpg.cli.parser import _positive_float, _positive_int
-
     sweep = command("sweep", _sweep, "run a sweep of trainings on Ray Tune, resume it, "
                     "report on it", DESCRIPTION)
     sweep.add_argument("file", nargs="?", metavar="SWEEP.yaml",
@@ -60,12 +59,12 @@ def add_sweep_command(command) -> None:
                        help="a running Ray cluster: auto (this machine belongs to it), or "
                             "ray://HOST:10001 (default: Ray in this process, this machine's "
                             "CPUs)")
-    sweep.add_argument("--cpus-per-trial", type=_positive_float, default=1.0, metavar="N",
+    sweep.add_argument("--cpus-per-trial", type=positive_float, default=1.0, metavar="N",
                        help="CPUs of each trial; its TensorFlow threads (default: 1)")
     sweep.add_argument("--gpus-per-trial", type=_gpus, default=0.0, metavar="N",
                        help="GPUs of each trial, 0.5 for two trials per GPU (default: 0; a "
                             "trial without one does not see the GPUs)")
-    sweep.add_argument("--max-concurrent", type=_positive_int, default=None, metavar="N",
+    sweep.add_argument("--max-concurrent", type=positive_int, default=None, metavar="N",
                        help="the most trials at once (default: as the resources allow; 1 "
                             "with --engine local)")
     sweep.add_argument("--quiet", action="store_true", help="no line per trial")
@@ -127,7 +126,8 @@ def _sweep(args, parser) -> int:
         print(f"tf-maddpg sweep: warning: trial {spec.folder(trial)} will fail: {reason}",
               file=sys.stderr)
 
-    from tf_maddpg.sweep.run import RayConnectError, RayMissing, run_sweep
+    from tf_maddpg.sweep.errors import RayConnectError, RayMissing
+    from tf_maddpg.sweep.run import run_sweep
 
     try:
         result = run_sweep(spec, root, resume=bool(args.resume), engine=args.engine,
@@ -160,7 +160,7 @@ def _check_scenarios(spec, spec_path: str) -> None:
     """Every scenario runs with its env_args, and the scheduler's metric names agents
     (or groups) that every scenario has."""
     from tf_maddpg.cli.checks import check_scenario
-    from tf_maddpg.sweep.report import groups
+    from tf_maddpg.algorithms.teams import groups
 
     for entry in spec.scenarios:
         cell = next(t for t in spec.cells() if t.scenario == entry.name)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import pkgutil
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping
 
 from tf_maddpg.envs.adapter import EnvAdapter
 from tf_maddpg.envs.mpe_direct import DirectParallelEnv
+from tf_maddpg.inputs import did_you_mean, show_value
 
 
 def known_scenarios() -> List[str]:
@@ -31,24 +33,80 @@ def make_env(scenario: str, max_cycles: int = 25, direct: bool = True, **kwargs)
       **kwargs: passed to the scenario (``continuous_actions``, ``N``, ...).
 
     Raises:
-      ValueError: the scenario is unknown (the message lists the known
-        ones), or it does not take one of ``kwargs`` (the message lists the
-        options it takes).
+      ValueError: the scenario is unknown, or ``kwargs`` are not options it
+        takes (``check_scenario_name``, ``check_scenario_options``).
+    """
+    name = check_scenario_name(scenario)
+    kwargs = check_scenario_options(name, kwargs, renders=True)
+    module = importlib.import_module(f"mpe2.{name}")
+    if direct:
+        return EnvAdapter(DirectParallelEnv(module.raw_env(max_cycles=max_cycles, **kwargs)))
+    return EnvAdapter(module.parallel_env(max_cycles=max_cycles, **kwargs))
+
+
+def check_scenario_name(scenario: str) -> str:
+    """The module name of an installed mpe2 scenario (``module_name``).
+
+    Raises:
+      ValueError: ``unknown scenario 'x' (did you mean y?); known mpe2 scenarios: ...``
     """
     name = module_name(scenario)
     known = known_scenarios()
     if name not in known:
-        raise ValueError(f"unknown scenario {scenario!r}; known mpe2 scenarios: "
-                         f"{', '.join(known)}")
-    module = importlib.import_module(f"mpe2.{name}")
-    options = scenario_options(name)
-    unknown = sorted(set(kwargs) - set(options))
-    if unknown:
-        raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: "
-                         + ", ".join(f"{k}={v!r}" for k, v in options.items()))
-    if direct:
-        return EnvAdapter(DirectParallelEnv(module.raw_env(max_cycles=max_cycles, **kwargs)))
-    return EnvAdapter(module.parallel_env(max_cycles=max_cycles, **kwargs))
+        raise ValueError(f"unknown scenario {scenario!r}{did_you_mean(name, known)}; "
+                         f"known mpe2 scenarios: {', '.join(known)}")
+    return name
+
+
+def check_scenario_options(scenario: str, values: Mapping[str, Any], where: str = "",
+                           renders: bool = False) -> Dict[str, Any]:
+    """``values`` checked against the options the scenario takes: the one check of a
+    scenario's options, whether they come from ``--env-arg``, a sweep file's
+    ``env_args`` or ``make_env``. Returns them, a float option's value as a float.
+
+    Every key must be an option of the scenario; a value must have the type of
+    the option's default (true or false; an integer; a number), a count (an
+    integer option) be >= 0 and a number be finite.
+
+    Args:
+      where: how the user gave the options (``--env-arg``, ``env_args``), named in
+        the messages.
+      renders: whether ``render_mode`` is an option (not for a run, which
+        renders nothing: ``evaluate --render`` renders).
+
+    Raises:
+      ValueError: one line, e.g. ``simple_spread_v3 has no option 'n' (--env-arg);
+        its options: N=3, ...`` or ``--env-arg N='four': simple_spread_v3's N takes
+        an integer (default 3)``.
+    """
+    options = scenario_options(scenario)
+    if not renders:
+        options.pop("render_mode", None)
+    name = module_name(scenario)
+    given = f"{where} " if where else ""
+    out = {}
+    for key, value in values.items():
+        if key not in options:
+            raise ValueError(f"{name} has no option {key!r}{f' ({where})' if where else ''}; "
+                             "its options: "
+                             + ", ".join(f"{k}={show_value(v)}" for k, v in options.items()))
+        default = options[key]
+        expected = (bool if isinstance(default, bool) else
+                    (int,) if isinstance(default, int) else
+                    (int, float) if isinstance(default, float) else None)
+        if expected is not None and (not isinstance(value, expected)
+                                     or (expected is not bool and isinstance(value, bool))):
+            kind = {bool: "true or false", (int,): "an integer"}.get(expected, "a number")
+            raise ValueError(f"{given}{key}={value!r}: {name}'s {key} takes {kind} "
+                             f"(default {show_value(default)})")
+        if expected == (int,) and value < 0:
+            raise ValueError(f"{given}{key}={value}: {name}'s {key} is a count; give an "
+                             f"integer >= 0 (default {show_value(default)})")
+        if isinstance(default, float) and not math.isfinite(value):
+            raise ValueError(f"{given}{key}={value}: give a finite number (default "
+                             f"{show_value(default)})")
+        out[key] = float(value) if isinstance(default, float) else value
+    return out
 
 
 def scenario_options(scenario: str) -> Dict[str, Any]:

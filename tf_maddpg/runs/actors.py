@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import keras
 
+from tf_maddpg.algorithms.registry import algorithm_of
 from tf_maddpg.envs.specs import AgentSpec
 from tf_maddpg.networks import CUSTOM_OBJECTS
 from tf_maddpg.networks.recurrent import io_sizes
+from tf_maddpg.runs.folder import ACTORS_DIR, RunInfo, read_run
 
 
 def save_actors(actors: Sequence[keras.Model], specs: Sequence[AgentSpec],
@@ -60,3 +62,17 @@ def load_actors(specs: Sequence[AgentSpec], directory: str | os.PathLike) -> Lis
 def _describe(path: str) -> str:
     size = os.path.getsize(path)
     return "empty" if size == 0 else f"{size} bytes of something else"
+
+
+def load_run_policy(run_dir: str, info: Optional[RunInfo] = None):
+    """The acting policy of the run in ``run_dir`` (``info``: its ``read_run``, read
+    here if not given): its algorithm's policy (from the registry) over the actors
+    it saved with its last checkpoint.
+
+    Raises:
+      RunFolderError: ``run_dir`` holds no run, or a damaged one.
+      FileNotFoundError, ValueError: its actors are missing or do not fit its agents.
+    """
+    info = info or read_run(run_dir)
+    actors = load_actors(info.specs, os.path.join(run_dir, ACTORS_DIR))
+    return algorithm_of(info.config).make_policy(info.specs, actors, info.config)

@@ -22,7 +22,7 @@ def _blas_threads_of_children(threads: int):
     """The trials' processes, started while this is open, load NumPy's BLAS with
     ``threads`` threads (``limit_blas_threads``); this process's variables are put
     back after."""
-    from tf_maddpg.cli.startup import BLAS_THREAD_VARIABLES, limit_blas_threads
+    from tf_maddpg.runtime import BLAS_THREAD_VARIABLES, limit_blas_threads
 
     saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
     limit_blas_threads(threads)

@@ -12,32 +12,22 @@ sweep varies: the middle part of a run folder's path.
 
 from __future__ import annotations
 
+import json
 import os
-import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from tf_maddpg.algorithms.teams import groups
+
 LAST = 5
 """A run's final return: the mean of its last this-many evaluations (docs/results')."""
-RANDOM_EPISODES = 100
 REPORT_FILE = "report.md"
+RANDOM_FILE = "random.json"
+"""DIR/<scenario>/random.json: per agent, the return of uniformly random actions."""
 
 
 # --- Shared with the results scripts -------------------------------------------------------
-
-def group_of(agent: str) -> str:
-    """adversary_0 -> adversary: agents that differ only by their number form a group."""
-    return re.sub(r"_\d+$", "", agent)
-
-
-def groups(names: Sequence[str]) -> Dict[str, List[str]]:
-    """The agent groups of ``names`` (in first-seen order), each with its agents."""
-    out: Dict[str, List[str]] = {}
-    for name in names:
-        out.setdefault(group_of(name), []).append(name)
-    return out
-
 
 def mean_std(values) -> str:
     """``-14.46 ± 0.33``; ``-`` for no values."""
@@ -51,72 +41,26 @@ def final_return(rows: Sequence[Dict[str, float]], members: Sequence[str],
     return float(np.mean([np.mean([r[f"return/{n}"] for n in members]) for r in rows[-last:]]))
 
 
-class SidesPolicy:
-    """Greedy actions of ``policy`` for the agents marked in ``greedy``, uniformly
-    random actions (drawn from ``rng``) for the others."""
-
-    def __init__(self, specs, policy, greedy, rng):
-        from tf_maddpg.envs.specs import column_slices
-
-        self.specs, self.policy, self.greedy, self.rng = specs, policy, greedy, rng
-        self.columns = column_slices([s.action_dim for s in specs])
-
-    def act_packed(self, obs, explore=False):
-        if self.policy is not None:
-            actions = self.policy.act_packed(obs)
-        else:
-            actions = np.zeros((obs.shape[0], self.columns[-1].stop), np.float32)
-        for spec, cols, greedy in zip(self.specs, self.columns, self.greedy):
-            if greedy:
-                continue
-            if spec.discrete:
-                actions[:, cols] = np.eye(spec.action_dim)[
-                    self.rng.integers(spec.action_dim, size=obs.shape[0])]
-            else:
-                actions[:, cols] = self.rng.uniform(spec.low, spec.high,
-                                                    size=(obs.shape[0], spec.action_dim))
-        return actions
-
-
-def random_returns(scenario: str, env_kwargs: Optional[dict] = None,
-                   episodes: int = RANDOM_EPISODES, episode_length: int = 25,
-                   run: Optional[str] = None, trained: tuple = ()) -> Dict[str, float]:
-    """Per agent, the mean return of uniformly random actions on the evaluation episodes
-    of seed 0 (``RunSeeds(0).evaluation_seeds``).
-
-    With ``run`` (a finished run's folder), the agents of the groups in
-    ``trained`` act greedily with that run's actors instead (loaded with
-    TensorFlow), against random others.
-    """
-    from tf_maddpg.cli.startup import load_tensorflow
-
-    load_tensorflow()  # tf_maddpg.training loads it; quietly after quiet_tensorflow()
-    from tf_maddpg.envs.sources import build_vec_env
-    from tf_maddpg.seeding import RunSeeds
-    from tf_maddpg.training.evaluation import evaluate
-
-    with build_vec_env(scenario, episode_length, dict(env_kwargs or {}), num_envs=16) as env:
-        policy = None
-        if run is not None:
-            from tf_maddpg.algorithms.maddpg.policy import MultiAgentPolicy
-            from tf_maddpg.runs.actors import load_actors
-
-            policy = MultiAgentPolicy(env.specs, load_actors(env.specs,
-                                                             os.path.join(run, "actors")))
-        greedy = [policy is not None and group_of(s.name) in trained for s in env.specs]
-        sides = SidesPolicy(env.specs, policy, greedy, np.random.default_rng(0))
-        returns = evaluate(sides, env, RunSeeds(0).evaluation_seeds(episodes), episode_length)
-    return dict(zip(env.agents, returns))
+def read_random_returns(root: str, name: str) -> Optional[Dict[str, float]]:
+    """Per agent, the random policy's return on scenario ``name`` of the sweep in
+    ``root`` (``RANDOM_FILE``), or None where the sweep has not measured it."""
+    try:
+        with open(os.path.join(root, name, RANDOM_FILE), encoding="utf-8") as f:
+            return {k: float(v) for k, v in json.load(f)["returns"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 # --- The sweep's report ---------------------------------------------------------------------
 
-def write_report(root: str, last: int = LAST, random_episodes: int = RANDOM_EPISODES) -> str:
+def write_report(root: str, last: int = LAST) -> str:
     """Writes DIR/report.md and the curves of a sweep folder; returns the report's text.
 
     Reads DIR/sweep.yaml (the trials), DIR/sweep.json (their status and
-    errors; without it, the status is read from the run folders) and each
-    run's metrics.csv. A table cell is the mean ± std over the seeds whose run
+    errors; without it, the status is read from the run folders), each run's
+    metrics.csv and each scenario's random-policy return (DIR/<scenario>/
+    random.json, which the sweep writes when its trials are done); it runs
+    nothing. A table cell is the mean ± std over the seeds whose run
     finished (how many, when not all); the curves draw every run that
     evaluated at least once.
 
@@ -154,13 +98,15 @@ def write_report(root: str, last: int = LAST, random_episodes: int = RANDOM_EPIS
              + f") of {SPEC_FILE}. A run's *final return* of an agent group is the group's "
              f"mean return per agent over the run's last {last} evaluations; a cell is its "
              "mean ± std over the seeds whose run finished. *Random policy*: uniformly "
-             f"random actions on {random_episodes} evaluation episodes (seed 0's set). "
+             "random actions on seed 0's evaluation episodes, measured by the sweep when "
+             f"its trials are done (<scenario>/{RANDOM_FILE}). "
              "Each scenario links its curves: per agent, the mean and min-max band over "
              "the seeds.", ""]
     scenario_names = [s.name for s in spec.scenarios]
     configs = list(dict.fromkeys(_configuration(r.folder) for r in records))
     table = ["| scenario | agents | random policy | " + " | ".join(configs) + " |",
              "|---|---|---:|" + "---:|" * len(configs)]
+    unmeasured = False
     for name in scenario_names:
         mine = [r for r in records if r.scenario == name]
         evaluated = [r for r in mine if runs[r.folder]]
@@ -180,10 +126,8 @@ def write_report(root: str, last: int = LAST, random_episodes: int = RANDOM_EPIS
             else:
                 plot_returns_over_seeds(drawn, path, title=f"{title}: {len(drawn)} seeds")
             plots.append(f"[{config}]({name}/{config}.png)")
-        entry = next(s for s in spec.scenarios if s.name == name)
-        cell = next(t for t in spec.cells() if t.scenario == name)
-        rand = random_returns(entry.scenario, entry.env_args, random_episodes,
-                              int(spec.field(cell, "episode_length")))
+        rand = read_random_returns(root, name)
+        unmeasured |= rand is None
         for k, (group, members) in enumerate(groups(agents).items()):
             cells = []
             for config in configs:
@@ -194,10 +138,13 @@ def write_report(root: str, last: int = LAST, random_episodes: int = RANDOM_EPIS
                     text += f" ({len(done)} of {len(of_config)} seeds)"
                 cells.append(text if of_config else "")
             lead = f"{name} ({' '.join(plots)})" if k == 0 else ""
-            table.append(f"| {lead} | {group} ({len(members)}) | "
-                         f"{np.mean([rand[n] for n in members]):.2f} | " + " | ".join(cells)
-                         + " |")
+            random_cell = "-" if rand is None else f"{np.mean([rand[n] for n in members]):.2f}"
+            table.append(f"| {lead} | {group} ({len(members)}) | {random_cell} | "
+                         + " | ".join(cells) + " |")
     lines += table
+    if unmeasured:
+        lines += ["", "The random policy's return (-) is measured when the sweep's trials "
+                  "are done: `tf-maddpg sweep --resume DIR` measures it."]
     lines += ["", "## Trials", "",
               "| run folder | status | last evaluation (episode) | mean return | "
               + "".join(f"{k} | " for k in spec.varying) + "error |",

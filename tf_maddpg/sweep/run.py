@@ -7,19 +7,12 @@ import dataclasses
 import os
 from typing import List, Optional
 
+from tf_maddpg.sweep.errors import RayMissing
 from tf_maddpg.sweep.spec import SweepSpec
 from tf_maddpg.sweep.trial import SPEC_FILE, TrialRecord
 
 INSTALL = 'pip install -e ".[ray]"'
 ENGINES = ("ray", "local")
-
-
-class RayMissing(ImportError):
-    """Ray Tune is not installed; the message names the command that installs it."""
-
-
-class RayConnectError(RuntimeError):
-    """Ray could not start, or its cluster could not be reached (one line: why)."""
 
 
 @dataclasses.dataclass
@@ -90,6 +83,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, engine: st
     if report and not interrupted:
         from tf_maddpg.sweep.report import write_report
 
+        write_random_returns(spec, root)
         write_report(root)
     return SweepResult(records, interrupted)
 
@@ -116,6 +110,33 @@ def ray_engine():
                          "\"ray[tune]>=2.60,<2.61\"); or run without Ray: --engine local") \
             from None
     return tune
+
+
+def write_random_returns(spec: SweepSpec, root: str) -> None:
+    """Measures, once per scenario of the sweep, the return of uniformly random actions
+    (the report's baseline: ``training.baselines.random_returns``) into
+    DIR/<scenario>/random.json; a scenario measured before is skipped."""
+    import json
+
+    from tf_maddpg.runs.atomic import replacing
+    from tf_maddpg.runtime import load_tensorflow
+    from tf_maddpg.sweep.report import RANDOM_FILE
+
+    for entry in spec.scenarios:
+        path = os.path.join(root, entry.name, RANDOM_FILE)
+        if os.path.exists(path):
+            continue
+        load_tensorflow()  # quietly, after quiet_tensorflow()
+        from tf_maddpg.training.baselines import RANDOM_EPISODES, random_returns
+
+        cell = next(t for t in spec.cells() if t.scenario == entry.name)
+        length = int(spec.field(cell, "episode_length"))
+        returns = random_returns(entry.scenario, entry.env_args, RANDOM_EPISODES, length)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with replacing(path) as temporary, open(temporary, "w", encoding="utf-8") as f:
+            json.dump({"scenario": entry.scenario, "env_args": entry.env_args,
+                       "episode_length": length, "episodes": RANDOM_EPISODES,
+                       "returns": returns}, f, indent=1)
 
 
 def _write_spec(spec: SweepSpec, root: str) -> None:

@@ -26,7 +26,6 @@ Nothing here imports Ray or TensorFlow.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import math
 import numbers
@@ -35,6 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict, field_names
 from tf_maddpg.config import MAX_SEED
+from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json
 
 SPACES = {
     "grid": "every value, one trial each (as a plain list)",
@@ -51,6 +51,7 @@ ALIASES = {"episodes": "num_episodes"}
 
 METRICS = "mean_return (the mean over agents), return/<agent> or group/<group>"
 """What an early-stopping scheduler may watch: keys of what each trial reports."""
+
 
 TOP_KEYS = ("scenarios", "algorithms", "seeds", "options", "num_samples", "search_seed",
             "scheduler")
@@ -248,18 +249,10 @@ def read_spec(path: str) -> SweepSpec:
       SpecError: the file cannot be read, or says something that cannot run
         (the message is one line naming the file, the key and the fix).
     """
-    import yaml
-
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as error:
-        raise SpecError(f"cannot read {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, yaml.reader.ReaderError):
-        raise SpecError(f"{path} is not a text file; a sweep file is YAML or JSON") from None
-    except yaml.YAMLError as error:
-        raise SpecError(f"{path} is not valid YAML or JSON: {' '.join(str(error).split())}") \
-            from None
+        data = read_yaml_or_json(path, path, example="docs/sweeps.md has the format")
+    except InputError as error:
+        raise SpecError(str(error)) from None
     try:
         return parse_spec(data)
     except SpecError as error:
@@ -351,14 +344,8 @@ def check_grid(spec: SweepSpec) -> List[Tuple[Trial, str]]:
 
 # --- The parts of a file ----------------------------------------------------------------
 
-def _did_you_mean(given, known) -> str:
-    """`` (did you mean X?)`` for the closest of ``known`` to ``given``, or nothing."""
-    close = difflib.get_close_matches(str(given), list(known), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _scenario(entry) -> ScenarioEntry:
-    from tf_maddpg.envs.mpe import known_scenarios, scenario_options
+    from tf_maddpg.envs.mpe import check_scenario_name, check_scenario_options
 
     if isinstance(entry, str):
         entry = {"scenario": entry}
@@ -367,26 +354,21 @@ def _scenario(entry) -> ScenarioEntry:
                         f"scenario: and optionally {', '.join(SCENARIO_KEYS[1:])}")
     _known_keys(entry, SCENARIO_KEYS, f"key of scenario {entry['scenario']}")
     scenario = entry["scenario"]
-    known = known_scenarios()
-    if scenario not in known:
-        raise SpecError(f"unknown scenario {scenario!r}{_did_you_mean(scenario, known)}"
-                        f"; known mpe2 scenarios: {', '.join(known)}")
     env_args = entry.get("env_args") or {}
     if not isinstance(env_args, dict):
         raise SpecError(f"scenario {scenario}: env_args is a mapping of its options, e.g. "
                         "{N: 4}")
-    allowed = scenario_options(scenario)
-    allowed.pop("render_mode", None)
-    for key in env_args:
-        if key not in allowed:
-            raise SpecError(f"scenario {scenario} has no option {key!r} (env_args); its "
-                            "options: " + ", ".join(f"{k}={v!r}" for k, v in allowed.items()))
+    try:
+        scenario = check_scenario_name(str(scenario))
+        checked = check_scenario_options(scenario, env_args, where="env_args")
+    except ValueError as error:
+        raise SpecError(str(error)) from None
     name = entry.get("name") or "-".join([scenario] + [_part(k, v, False)
                                                        for k, v in sorted(env_args.items())])
     _check_name(name, f"scenario {scenario}")
     options = _options(entry.get("options") or {}, f"the options of scenario {scenario}",
                        spaces=False)
-    return ScenarioEntry(name, scenario, dict(env_args), options)
+    return ScenarioEntry(name, scenario, checked, options)
 
 
 def _algorithm(entry) -> AlgorithmEntry:
@@ -398,7 +380,7 @@ def _algorithm(entry) -> AlgorithmEntry:
     _known_keys(entry, ALGORITHM_KEYS, f"key of algorithm {entry['algo']}")
     algo = entry["algo"]
     if algo not in ALGORITHMS:
-        raise SpecError(f"unknown algorithm {algo!r}{_did_you_mean(algo, ALGORITHMS)}"
+        raise SpecError(f"unknown algorithm {algo!r}{did_you_mean(algo, ALGORITHMS)}"
                         f"; known: {', '.join(ALGORITHMS)}")
     name = entry.get("name") or algo
     _check_name(name, f"algorithm {algo}")
@@ -426,7 +408,7 @@ def _options(raw, where: str, spaces: bool) -> Dict[str, object]:
             continue
         if name not in every:
             raise SpecError(f"{where}: unknown option {key!r}"
-                            f"{_did_you_mean(name, sorted(every | set(ALIASES)))}"
+                            f"{did_you_mean(name, sorted(every | set(ALIASES)))}"
                             + "; the options are train's config fields (tf-maddpg train "
                               "--help)")
         if name in out:
@@ -545,7 +527,7 @@ def _scheduler(raw) -> Optional[Asha]:
 def _known_keys(mapping: dict, known: Sequence[str], what: str) -> None:
     for key in mapping:
         if key not in known:
-            raise SpecError(f"unknown {what} {key!r}{_did_you_mean(key, known)}"
+            raise SpecError(f"unknown {what} {key!r}{did_you_mean(key, known)}"
                             f"; known: {', '.join(known)}")
 
 

@@ -137,7 +137,7 @@ def tune_metrics(row: Dict[str, float]) -> Dict[str, float]:
     """What a trial reports at each evaluation: the metrics row's counters and returns
     (``return/<agent>``), their mean over agents (``mean_return``) and each agent
     group's mean (``group/<group>``: agents whose names differ only by their number)."""
-    from tf_maddpg.sweep.report import groups
+    from tf_maddpg.algorithms.teams import groups
 
     names = [k[len("return/"):] for k in row if k.startswith("return/")]
     out = {k: row[k] for k in ("episode", "env_steps", "wall_s") if k in row}
@@ -204,7 +204,7 @@ def run_trial(spec: SweepSpec, root: str, trial: Trial,
 def _load_tensorflow(threads: Optional[int]):
     """TensorFlow, quiet, with ``threads`` threads and GPU memory taken as needed (so
     that trials can share a GPU: --gpus-per-trial 0.5)."""
-    from tf_maddpg.cli.startup import load_tensorflow, quiet_tensorflow
+    from tf_maddpg.runtime import load_tensorflow, quiet_tensorflow
 
     quiet_tensorflow()
     tf = load_tensorflow()

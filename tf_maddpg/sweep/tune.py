@@ -22,7 +22,7 @@ from typing import List, Optional, Tuple
 import ray
 from ray import tune
 
-from tf_maddpg.sweep.run import RayConnectError
+from tf_maddpg.sweep.errors import RayConnectError
 from tf_maddpg.sweep.spec import Space, SweepSpec, parse_spec
 from tf_maddpg.sweep.trial import (FAILED, TrialRecord, error_line, read_records, record_of,
                                    run_trial, write_records)

@@ -1,7 +1,6 @@
 """One training session of a run, and everything a training loop shares.
 
-A loop (``off_policy.py``; the on-policy one will sit beside it) only plays
-episodes and learns. The session around it builds the algorithm's pieces
+A loop (``off_policy.py``, ``on_policy.py``) only plays episodes and learns. The session around it builds the algorithm's pieces
 from the registry, hands the loop its episodes a lockstep round at a time,
 and between rounds does the rest: the counters, the progress bar, evaluation,
 checkpoints, Ctrl-C, the run folder's files and the final SavedModels.
