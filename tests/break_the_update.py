@@ -17,7 +17,8 @@ import sys
 import tensorflow as tf
 
 from tf_maddpg import MADDPGConfig, train
-from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner, masked_mean
+from tf_maddpg.algorithms.batches import masked_mean
+from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner
 from tf_maddpg.algorithms.mappo.config import MAPPOConfig
 from tf_maddpg.algorithms.ppo.learner import PPOLearner
 from test_learning import EPISODES, MAPPO_EPISODES, THRESHOLD

@@ -31,7 +31,8 @@ from tf_maddpg import AgentSpec, train
 from tf_maddpg.algorithms.iql import IQLConfig
 from tf_maddpg.algorithms.qmix import QMIXConfig
 from tf_maddpg.algorithms.registry import ALGORITHMS
-from tf_maddpg.algorithms.value_based.learner import QLearner, make_q_learner
+from tf_maddpg.algorithms.value_based.factory import make_q_learner
+from tf_maddpg.algorithms.value_based.learner import QLearner
 from tf_maddpg.algorithms.value_based.policy import RecurrentEpsilonGreedyPolicy
 from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
 from tf_maddpg.algorithms.vdn import VDNConfig

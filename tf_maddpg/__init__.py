@@ -33,7 +33,7 @@ _EXPORTS = {
     "tf_maddpg.algorithms.ppo.policy": ("StochasticPolicy",),
     "tf_maddpg.algorithms.maddpg.learner": ("ActionNoise", "MADDPGLearner", "UpdateNoise"),
     "tf_maddpg.algorithms.matd3.learner": ("MATD3Learner", "MATD3Noise"),
-    "tf_maddpg.algorithms.maddpg.policy": ("MultiAgentPolicy",),
+    "tf_maddpg.algorithms.policy": ("MultiAgentPolicy",),
     "tf_maddpg.algorithms.registry": ("ALGORITHMS", "config_from_dict"),
     "tf_maddpg.envs": ("AgentSpec", "EnvAdapter", "StepResult", "VecEnv", "known_scenarios",
                        "make_env"),

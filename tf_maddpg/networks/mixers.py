@@ -1,5 +1,5 @@
-"""QMIX's mixer: per-agent Q-values and the global state -> the team's Q-value, monotonic
-in every agent's Q-value (Rashid et al. 2018, https://arxiv.org/abs/1803.11485).
+"""The value-based family's mixers (``MIXERS``): VDN's sum, and QMIX's mixer: per-agent
+Q-values and the global state -> the team's Q-value, monotonic in every agent's Q-value (Rashid et al. 2018, https://arxiv.org/abs/1803.11485).
 
 As in PyMARL's ``QMixer`` (and EPyMARL's), with two-layer hypernetworks::
 
@@ -30,6 +30,8 @@ diverge (``algorithms/value_based/config.py`` has the probes).
 """
 
 from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple, Optional
 
 import keras
 from keras import ops
@@ -97,3 +99,25 @@ def make_qmix_mixer(num_agents: int, state_dim: int, embed_dim: int = 32,
     v = two_layers(embed_dim, 1, "v")
     q_tot = MonotonicMixing(num_agents, embed_dim, name="mixing")([q, w1, b1, w2, v])
     return keras.Model([q, state], q_tot, name=name)
+
+
+class Mixing(NamedTuple):
+    """How a value-based algorithm combines Q-values (``MIXERS``' entries)."""
+
+    per_team: bool
+    """One TD error per team on the team's reward (else each agent alone, on its own)."""
+    make: Optional[Callable[..., keras.Model]] = None
+    """``(num_agents, state_dim, config, name) -> [q [B, num_agents], state [B,
+    state_dim]] -> Q_tot [B]``, a team's mixer network; None: the sum of the Q-values."""
+
+
+MIXERS: Dict[str, Mixing] = {
+    "none": Mixing(per_team=False),
+    "sum": Mixing(per_team=True),
+    "qmix": Mixing(per_team=True, make=lambda num_agents, state_dim, config, name: make_qmix_mixer(
+        num_agents, state_dim, config.mixing_embed_dim, config.hypernet_hidden, name,
+        layer_norm=config.state_layer_norm)),
+}
+"""A value-based config's ``mixer`` -> its ``Mixing``: IQL ('none', each agent alone), VDN
+('sum') and QMIX ('qmix', its monotonic mixer). A new mixer is a line here and a
+config class."""

@@ -137,7 +137,7 @@ class MADDPG:
     # --- Acting --------------------------------------------------------------------------
 
     def act(self, obs: Sequence[np.ndarray], explore: bool = False) -> list[np.ndarray]:
-        """Every agent's action, as ``tf_maddpg.algorithms.maddpg.policy.MultiAgentPolicy.act`` gives it.
+        """Every agent's action, as ``tf_maddpg.algorithms.policy.MultiAgentPolicy.act`` gives it.
 
         Discrete: the one-hot argmax, or when exploring a hard Gumbel-softmax
         sample with rows replaced by a random action w.p. ``config.epsilon``.

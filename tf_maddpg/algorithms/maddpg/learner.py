@@ -36,14 +36,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.storage.replay import Batch, TransitionLayout
+from tf_maddpg.algorithms.batches import batch_signature, masked_mean
 from tf_maddpg.algorithms.maddpg.config import MADDPGConfig
 from tf_maddpg.networks.distributions import (epsilon_onehot, gumbel_softmax_hard,
                                      gumbel_softmax_sample, squash_to_bounds)
 from tf_maddpg.networks.mlp import actor_preactivation_model, make_actor, make_critic
 from tf_maddpg.networks.optimizers import TorchAdam
-from tf_maddpg.seeding import RunSeeds
 from tf_maddpg.envs.specs import AgentSpec
+from tf_maddpg.seeding import RunSeeds
+from tf_maddpg.storage.replay import Batch, TransitionLayout
 
 
 class ActionNoise(NamedTuple):
@@ -84,29 +85,12 @@ class CompiledUpdate(NamedTuple):
     """rows [B, layout.width] -> losses: the training loop's path."""
 
 
-def batch_signature(specs: Sequence[AgentSpec]) -> Batch:
-    """The ``tf.TensorSpec`` of every field of a ``Batch`` (any batch size)."""
-    def per_agent(shape_of):
-        return tuple(tf.TensorSpec([None, *shape_of(s)], tf.float32) for s in specs)
-    return Batch(obs=per_agent(lambda s: [s.obs_dim]),
-                 actions=per_agent(lambda s: [s.action_dim]),
-                 rewards=per_agent(lambda s: []),
-                 next_obs=per_agent(lambda s: [s.obs_dim]),
-                 terminated=per_agent(lambda s: []),
-                 alive=per_agent(lambda s: []))
-
-
 def noise_signature(specs: Sequence[AgentSpec]) -> UpdateNoise:
     """The ``tf.TensorSpec`` of every field of an ``UpdateNoise``."""
     row = tuple(ActionNoise(uniform=tf.TensorSpec([None, s.action_dim], tf.float32),
                             explore=tf.TensorSpec([None], tf.float32),
                             random_action=tf.TensorSpec([None], tf.int32)) for s in specs)
     return UpdateNoise(target=(row,) * len(specs), actor=(row,) * len(specs))
-
-
-def masked_mean(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """Mean of ``values`` [B] over the rows where ``mask`` [B] is 1."""
-    return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
 class MADDPGLearner:

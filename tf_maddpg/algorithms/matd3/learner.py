@@ -62,7 +62,8 @@ import tensorflow as tf
 
 from tf_maddpg.storage.replay import Batch
 from tf_maddpg.algorithms.matd3.config import MATD3Config
-from tf_maddpg.algorithms.maddpg.learner import ActionNoise, MADDPGLearner, masked_mean, noise_signature
+from tf_maddpg.algorithms.batches import masked_mean
+from tf_maddpg.algorithms.maddpg.learner import ActionNoise, MADDPGLearner, noise_signature
 from tf_maddpg.networks.mlp import make_critic
 from tf_maddpg.envs.specs import AgentSpec
 

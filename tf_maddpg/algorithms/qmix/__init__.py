@@ -7,7 +7,7 @@ from tf_maddpg.algorithms.qmix.config import QMIXConfig
 ALGORITHM = Algorithm(
     name="qmix", config_class=QMIXConfig, loop="off_policy",
     summary="QMIX: per-agent Q-networks mixed monotonically by hypernetworks of the state",
-    learner="tf_maddpg.algorithms.value_based.learner:make_q_learner",
+    learner="tf_maddpg.algorithms.value_based.factory:make_q_learner",
     policy="tf_maddpg.algorithms.value_based.policy:make_policy")
 
 __all__ = ["ALGORITHM", "QMIXConfig"]

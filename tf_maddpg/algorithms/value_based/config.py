@@ -91,7 +91,6 @@ from tf_maddpg.algorithms.teams import TEAM_RULES
 from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float, check_int,
                               is_int, require)
 
-MIXERS = ("none", "sum", "qmix")
 AGENTS = ("mlp", "gru")
 """The kinds of Q-network: feed-forward ('mlp') or recurrent ('gru')."""
 
@@ -107,8 +106,8 @@ class ValueBasedConfig(OffPolicyConfig):
 
     mixer: ClassVar[str] = "none"
     """How a team's Q-values combine into the one its TD error trains: 'none'
-    (IQL: each agent alone, on its own reward), 'sum' (VDN) or 'qmix'. Fixed by
-    the algorithm."""
+    (IQL: each agent alone, on its own reward), 'sum' (VDN) or 'qmix': a key of
+    ``networks/mixers.MIXERS``. Fixed by the algorithm."""
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         **OffPolicyConfig.choices, "teams": TEAM_RULES, "agent": AGENTS}
     """The values each text field takes (the command line's choices)."""

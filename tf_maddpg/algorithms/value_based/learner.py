@@ -64,12 +64,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.algorithms.maddpg.learner import batch_signature, masked_mean
+from tf_maddpg.algorithms.batches import batch_signature, masked_mean
 from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
 from tf_maddpg.algorithms.teams import teams_of
 from tf_maddpg.algorithms.value_based.teams import parameter_groups
 from tf_maddpg.envs.specs import AgentSpec
-from tf_maddpg.networks.mixers import make_qmix_mixer
+from tf_maddpg.networks.mixers import MIXERS
 from tf_maddpg.networks.mlp import make_q_network
 from tf_maddpg.networks.optimizers import TorchAdam
 from tf_maddpg.storage.replay import Batch, TransitionLayout
@@ -108,7 +108,8 @@ class QLearner:
       q_networks, target_q_networks: one Keras model per group:
         [B, obs_dim (+ group size when shared)] -> [B, num_actions].
       actors: one Keras model per agent, its observation -> its Q-values.
-      mixers, target_mixers: QMIX's mixer per team (empty for IQL and VDN).
+      mixers, target_mixers: each team's mixer network (QMIX's; ``networks/mixers.MIXERS``);
+        none for IQL and VDN (the sum).
       optimizers: one Adam per ``Unit`` (``units``).
       num_updates: the updates done (int64 variable; checkpoints keep it).
       reward_mean, reward_var, reward_count: the running statistics of each TD
@@ -131,7 +132,8 @@ class QLearner:
         n = len(self.specs)
         self.teams = teams_of([s.name for s in self.specs], config.teams)
         self.groups = parameter_groups(self.specs, self.teams, config.share_parameters)
-        self.mixed = self.teams if config.mixer != "none" else tuple((i,) for i in range(n))
+        mixing = MIXERS[config.mixer]
+        self.mixed = self.teams if mixing.per_team else tuple((i,) for i in range(n))
         self._mixed_of = {i: k for k, members in enumerate(self.mixed) for i in members}
 
         self.q_networks, self.target_q_networks = [], []
@@ -146,14 +148,12 @@ class QLearner:
                                   self.make_network(spec, 0, f"q_{self.specs[i].name}"))
         self.layout = TransitionLayout(self.specs)
         self.mixers, self.target_mixers = [], []
-        if config.mixer == "qmix":
+        if mixing.make:
             for members in self.mixed:
                 label = "-".join(self.specs[i].name for i in members)
                 for kind, models in (("mixer", self.mixers), ("target_mixer", self.target_mixers)):
-                    models.append(make_qmix_mixer(len(members), self.layout.obs_width,
-                                                  config.mixing_embed_dim,
-                                                  config.hypernet_hidden, f"{kind}_{label}",
-                                                  layer_norm=config.state_layer_norm))
+                    models.append(mixing.make(len(members), self.layout.obs_width, config,
+                                              f"{kind}_{label}"))
         for online, target in zip(self.q_networks + self.mixers,
                                   self.target_q_networks + self.target_mixers):
             target.set_weights(online.get_weights())
@@ -199,7 +199,7 @@ class QLearner:
 
     def _units(self) -> Tuple[Unit, ...]:
         """IQL: a unit per network (its agents' TD errors); VDN, QMIX: a unit per team."""
-        if self.config.mixer == "none":
+        if not MIXERS[self.config.mixer].per_team:
             return tuple(Unit((g,), tuple(self._mixed_of[i] for i in members))
                          for g, members in enumerate(self.groups))
         return tuple(Unit(tuple(g for g, members in enumerate(self.groups) if members[0] in team),
@@ -270,8 +270,9 @@ class QLearner:
 
     def mix(self, k: int, q: tf.Tensor, state: tf.Tensor, target: bool = False) -> tf.Tensor:
         """TD error k's Q-value [B] from its agents' Q-values ``q`` [B, n_k] and the state
-        [B, obs_width]: the one agent's (IQL), their sum (VDN) or QMIX's mixer."""
-        if self.config.mixer == "qmix":
+        [B, obs_width]: the team's mixer network's (QMIX), else their sum (VDN; IQL: the
+        one agent's)."""
+        if self.mixers:
             return (self.target_mixers if target else self.mixers)[k]([q, state])
         return tf.reduce_sum(q, axis=-1)
 
@@ -415,13 +416,3 @@ class QLearner:
                 first_bias.assign(bias + kernel[obs_dim + m])
                 for a, s in zip(actor_rest, rest):
                     a.assign(s)
-
-
-def make_q_learner(specs: Sequence[AgentSpec], config: ValueBasedConfig) -> QLearner:
-    """The learner of an IQL, VDN or QMIX ``config`` (the registry's entry): ``QLearner``,
-    or ``RecurrentQLearner`` for ``agent='gru'``."""
-    if config.agent == "gru":
-        from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
-
-        return RecurrentQLearner(specs, config)
-    return QLearner(specs, config)

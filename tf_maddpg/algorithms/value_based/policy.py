@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_maddpg.algorithms.maddpg.policy import MultiAgentPolicy
+from tf_maddpg.algorithms.policy import MultiAgentPolicy
 from tf_maddpg.envs.specs import AgentSpec, column_slices
 from tf_maddpg.networks.recurrent import hidden_size, is_recurrent
 
