@@ -306,16 +306,13 @@ def _check_buffer_memory(config: RunConfig, specs) -> None:
     size = getattr(config, "buffer_size", None)
     if size is None:
         return
-    from tf_maddpg.storage.replay import buffer_bytes, format_bytes, physical_memory
+    from tf_maddpg.storage.replay import check_buffer_fits
 
-    needed, physical = buffer_bytes(specs, size), physical_memory()
-    if physical is not None and needed > physical:
-        from tf_maddpg.storage.replay import max_transitions
-
-        raise BadInput(f"--buffer-size {size}: the replay buffer would need "
-                       f"{format_bytes(needed)}, more than this machine's "
-                       f"{format_bytes(physical)}; lower --buffer-size (about "
-                       f"{max_transitions(specs, physical // 2)} transitions take half of it)")
+    try:
+        check_buffer_fits(specs, size)
+    except MemoryError as error:
+        raise BadInput(cli_words(str(error).replace(f"buffer_size={size}:",
+                                                    f"--buffer-size {size}:", 1))) from None
 
 
 # --- Output folders and files -------------------------------------------------------------

@@ -42,18 +42,22 @@ class StepResult(NamedTuple):
 
 
 class PackedStep(NamedTuple):
-    """What ``EnvAdapter.step_packed`` returns: arrays with one column (block) per agent."""
+    """One step in packed arrays, one column (block) per agent: of one environment
+    (``EnvAdapter.step_packed``), or of many with a leading axis, row k environment k
+    (``VecEnv.step``, where a row whose environment was not stepped, its episode
+    over, is zeros with ``alive`` False)."""
 
     obs: np.ndarray
-    """[obs_width] float32: next observations, zeros for agents not in the episode."""
+    """[(num_envs,) obs_width] float32: next observations, zeros for agents not in the
+    episode."""
     rewards: np.ndarray
-    """[num_agents] float32."""
+    """[(num_envs,) num_agents] float32."""
     terminated: np.ndarray
-    """[num_agents] bool, as ``StepResult.terminated``."""
+    """[(num_envs,) num_agents] bool, as ``StepResult.terminated``."""
     truncated: np.ndarray
-    """[num_agents] bool."""
+    """[(num_envs,) num_agents] bool."""
     alive: np.ndarray
-    """[num_agents] bool: who is still in the episode after this step."""
+    """[(num_envs,) num_agents] bool: who is still in the episode after this step."""
 
 
 class EnvAdapter:

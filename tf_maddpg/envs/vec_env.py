@@ -27,37 +27,19 @@ import multiprocessing
 import signal
 import traceback
 from multiprocessing.reduction import ForkingPickler
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_maddpg.envs.adapter import EnvAdapter
+from tf_maddpg.envs.adapter import EnvAdapter, PackedStep
 
 
-class VecStep(NamedTuple):
-    """One step of every environment: row k is environment k.
-
-    A row whose environment was not stepped (its episode had ended) is
-    zeros, with ``alive`` False.
-    """
-
-    obs: np.ndarray
-    """[num_envs, obs_width] float32 next observations."""
-    rewards: np.ndarray
-    """[num_envs, num_agents] float32."""
-    terminated: np.ndarray
-    """[num_envs, num_agents] bool (``StepResult.terminated``)."""
-    truncated: np.ndarray
-    """[num_envs, num_agents] bool."""
-    alive: np.ndarray
-    """[num_envs, num_agents] bool: who is still in the episode."""
-
-
-# The arrays of a step, (name, dtype, width attribute of _Shapes), in VecStep's order after actions.
+# The arrays of a step, (name, dtype, width attribute of _Shapes), in PackedStep's order
+# after actions.
 _FIELDS = (("actions", np.float32, "action_width"), ("obs", np.float32, "obs_width"),
            ("rewards", np.float32, "num_agents"), ("terminated", np.bool_, "num_agents"),
            ("truncated", np.bool_, "num_agents"), ("alive", np.bool_, "num_agents"))
-_RESULTS = tuple(name for name, _, _ in _FIELDS[1:])  # what an env writes back: VecStep's fields
+_RESULTS = tuple(name for name, _, _ in _FIELDS[1:])  # what an env writes back: PackedStep's fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,7 +189,7 @@ class VecEnv:
                 self._receive(pipe)
         return self._arrays["obs"].copy(), self._arrays["alive"].copy()
 
-    def step(self, actions: np.ndarray) -> VecStep:
+    def step(self, actions: np.ndarray) -> PackedStep:
         """Steps every environment still in its episode with its row of ``actions``.
 
         Args:
@@ -223,7 +205,7 @@ class VecEnv:
             for pipe in self._pipes:
                 self._receive(pipe)
         a = self._arrays
-        return VecStep(a["obs"].copy(), a["rewards"].copy(), a["terminated"].copy(),
+        return PackedStep(a["obs"].copy(), a["rewards"].copy(), a["terminated"].copy(),
                        a["truncated"].copy(), a["alive"].copy())
 
     def close(self) -> None:

@@ -124,23 +124,12 @@ class ReplayBuffer:
         self.specs = tuple(specs)
         self.capacity = int(capacity)
         self.layout = TransitionLayout(self.specs)
-        needed = buffer_bytes(self.specs, self.capacity)
-        physical = physical_memory()
-        problem = None
-        if physical is not None and needed > physical:
-            problem = "that is more than this machine's memory"
-        else:
-            try:
-                self._data = np.zeros((self.capacity, self.layout.width), np.float32)
-            except (MemoryError, ValueError) as error:  # ValueError: beyond the address space
-                problem = f"the allocation failed: {str(error).splitlines()[0]}"
-        if problem:
-            fits = (f" (about {max_transitions(self.specs, physical // 2)} transitions would "
-                    f"take half of this machine's {format_bytes(physical)})" if physical else "")
-            raise MemoryError(
-                f"buffer_size={self.capacity}: the replay buffer would need "
-                f"{format_bytes(needed)} ({self.capacity} transitions x {self.layout.width} "
-                f"float32 columns), and {problem}; lower buffer_size{fits}")
+        check_buffer_fits(self.specs, self.capacity)
+        try:
+            self._data = np.zeros((self.capacity, self.layout.width), np.float32)
+        except (MemoryError, ValueError) as error:  # ValueError: beyond the address space
+            raise MemoryError(_too_big(self.specs, self.capacity, "the allocation failed: "
+                                       + str(error).splitlines()[0])) from None
         self._pointer = 0
         self._size = 0
 
@@ -356,6 +345,30 @@ class ReplayBuffer:
 def buffer_bytes(specs: Sequence[AgentSpec], capacity: int) -> int:
     """The bytes a ``ReplayBuffer`` of ``capacity`` transitions for ``specs`` allocates."""
     return int(capacity) * TransitionLayout(specs).width * np.dtype(np.float32).itemsize
+
+
+def check_buffer_fits(specs: Sequence[AgentSpec], capacity: int) -> None:
+    """Refuses a replay buffer of ``capacity`` transitions that would need more than the
+    machine's memory, before anything is allocated.
+
+    Raises:
+      MemoryError: ``buffer_size=N: the replay buffer would need X (N transitions x W
+        float32 columns), and that is more than this machine's memory; lower
+        buffer_size (about M transitions would take half of this machine's Y)``.
+    """
+    physical = physical_memory()
+    if physical is not None and buffer_bytes(specs, capacity) > physical:
+        raise MemoryError(_too_big(specs, capacity, "that is more than this machine's memory"))
+
+
+def _too_big(specs: Sequence[AgentSpec], capacity: int, problem: str) -> str:
+    physical = physical_memory()
+    fits = (f" (about {max_transitions(specs, physical // 2)} transitions would take half "
+            f"of this machine's {format_bytes(physical)})" if physical else "")
+    return (f"buffer_size={capacity}: the replay buffer would need "
+            f"{format_bytes(buffer_bytes(specs, capacity))} ({capacity} transitions x "
+            f"{TransitionLayout(specs).width} float32 columns), and {problem}; lower "
+            f"buffer_size{fits}")
 
 
 def max_transitions(specs: Sequence[AgentSpec], memory: int) -> int:

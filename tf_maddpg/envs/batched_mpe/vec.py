@@ -2,7 +2,7 @@
 
 ``BatchedVecEnv`` speaks what the loops and evaluation speak: packed rows
 (every agent's observation or action in its columns, in agent order) for all
-environments at once, and the ``VecStep`` of ``tf_maddpg.envs.vec_env``.
+environments at once, and the ``PackedStep`` of ``tf_maddpg.envs.adapter``.
 One step of every environment is one vectorised NumPy step.
 """
 
@@ -12,9 +12,9 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from tf_maddpg.envs.adapter import PackedStep
 from tf_maddpg.envs.batched_mpe.registry import make_batched_env
 from tf_maddpg.envs.specs import AgentSpec, column_slices
-from tf_maddpg.envs.vec_env import VecStep
 
 
 class BatchedVecEnv:
@@ -76,7 +76,7 @@ class BatchedVecEnv:
         obs[~self._active] = 0.0
         return obs, alive
 
-    def step(self, actions: np.ndarray) -> VecStep:
+    def step(self, actions: np.ndarray) -> PackedStep:
         """Steps every environment with its row of packed ``actions`` [num_envs, action_width]
         (a Discrete agent's argmax is taken; Box values are clipped to the bounds)."""
         per_agent = [actions[:, cols].argmax(axis=1) if spec.discrete else actions[:, cols]
@@ -91,7 +91,7 @@ class BatchedVecEnv:
             for array in (obs, rewards, terminated, truncated):
                 array[~was_active] = 0
         alive = np.repeat((self._active & self.env.alive)[:, None], self.num_agents, axis=1)
-        return VecStep(obs, rewards, terminated, truncated, alive)
+        return PackedStep(obs, rewards, terminated, truncated, alive)
 
     def close(self) -> None:
         """Nothing to release (kept for ``VecEnv``'s interface)."""
