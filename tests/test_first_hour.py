@@ -353,14 +353,14 @@ def test_the_readme_tour_plots_its_seeds_before_resuming_one():
 def test_every_train_line_of_the_readme_tour_runs_without_a_warning():
     """E.g. the simple_tag line once left its last 136 episodes unevaluated."""
     from tf_maddpg.cli import build_parser, config_from
-    from tf_maddpg.cli.checks import _config_options
+    from tf_maddpg.cli.configs import config_options
 
     trains = [line for line in readme_tour() if line.startswith("tf-maddpg train ")
               and "--resume" not in line]
     assert len(trains) >= 5
     for line in trains:
         args = build_parser().parse_args(line.split()[1:])
-        config = config_from(args.config, _config_options(args), args.algo)
+        config = config_from(args.config, config_options(args), args.algo)
         assert short_run_warnings(config) == [], line
 
 

@@ -43,10 +43,11 @@ from collections.abc import Sequence
 from tf_maddpg.lazy import lazy_exports
 
 _EXPORTS = {
-    "tf_maddpg.cli.checks": ("check_scenario", "config_from", "default_run_dir",
-                             "env_kwargs_from", "run_episode", "short_run_warnings"),
+    "tf_maddpg.cli.configs": ("check_scenario", "config_from", "default_run_dir",
+                              "env_kwargs_from", "short_run_warnings"),
     "tf_maddpg.cli.errors": ("BadInput", "CommandError"),
     "tf_maddpg.cli.parser": ("build_parser",),
+    "tf_maddpg.cli.run_dirs": ("run_episode",),
     "tf_maddpg.runtime": ("load_tensorflow", "quiet_tensorflow"),
 }
 # Imported on first use: importing ``main`` (the ``tf-maddpg`` script does first thing)

@@ -9,15 +9,15 @@ import shlex
 import sys
 from typing import Optional
 
-from tf_maddpg.cli.checks import (_check_buffer_memory, _check_output_file,
-                                  _check_run_scenario, _check_writable_folder,
-                                  _config_message, _config_options, _load_run_policy,
-                                  _read_run, check_scenario, check_scenario_size, config_from,
-                                  default_run_dir, env_kwargs_from, export_pending,
-                                  run_episode, short_run_warnings)
+from tf_maddpg.cli.configs import (check_buffer_memory, check_scenario, check_scenario_size,
+                                   config_from, config_message, config_options,
+                                   default_run_dir, env_kwargs_from, short_run_warnings)
 from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.messages import (cli_words, first_line, flag_of, options_text,
                                     worker_message)
+from tf_maddpg.cli.outputs import check_output_file, check_writable_folder
+from tf_maddpg.cli.run_dirs import (check_run_scenario, export_pending, load_run_dir_policy,
+                                    read_run_dir, run_episode)
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
 from tf_maddpg.inputs import did_you_mean, show_value
 from tf_maddpg.runtime import load_tensorflow
@@ -30,7 +30,7 @@ def _train(args, parser) -> int:
     from tf_maddpg.envs.mpe import known_scenarios
     from tf_maddpg.runs.folder import RunFolderError
 
-    options = _config_options(args)
+    options = config_options(args)
     if args.resume:
         if args.overwrite:
             raise BadInput("--overwrite cannot be combined with --resume: --resume continues "
@@ -45,7 +45,7 @@ def _train(args, parser) -> int:
         if extra:
             raise BadInput(f"only --episodes and --env-workers may change when resuming; "
                            f"remove {', '.join(flag_of(e) for e in extra)}")
-        info = _read_run(args.resume, need_scenario=False)
+        info = read_run_dir(args.resume, need_scenario=False)
         if info.scenario is None:
             raise CommandError(f"{args.resume} was trained on an environment given in Python; "
                                "resume it with tf_maddpg.train(..., resume=True)")
@@ -57,7 +57,7 @@ def _train(args, parser) -> int:
         try:
             config = info.config.replace(**options) if options else info.config
         except (ValueError, TypeError) as error:
-            raise BadInput(_config_message(error, options, {}, None)) from None
+            raise BadInput(config_message(error, options, {}, None)) from None
         done = run_episode(args.resume)
         # At its total, a run killed while writing its SavedModels resumes to write them.
         if config.num_episodes < done or (config.num_episodes == done
@@ -69,7 +69,7 @@ def _train(args, parser) -> int:
                                f"{more}) to train further")
             raise BadInput(f"{args.resume} has finished its {done} episodes; to train further "
                            f"give a larger total, e.g. --episodes {more}")
-        _check_run_scenario(args.resume, info, config.episode_length)
+        check_run_scenario(args.resume, info, config.episode_length)
     else:
         if not args.env:
             raise BadInput("give the scenario to train (ENV), or --resume RUN_DIR")
@@ -95,9 +95,9 @@ def _train(args, parser) -> int:
                                         "(--env-arg continuous_actions=false)")
             raise BadInput(f"--algo {config.algo} cannot train {scenario}{given}: "
                            f"{cli_words(reason)}") from None
-        _check_buffer_memory(config, specs)
+        check_buffer_memory(config, specs)
         out_dir = args.out or default_run_dir(scenario, config, env_kwargs)
-        _check_writable_folder(out_dir, "--out" if args.out else None)
+        check_writable_folder(out_dir, "--out" if args.out else None)
 
     warnings = short_run_warnings(config)
     for warning in warnings:
@@ -150,22 +150,22 @@ def _evaluate(args, parser) -> int:
     if (args.render_episodes is not None or args.fps is not None) and not args.render:
         raise BadInput("--render-episodes and --fps set the GIF: give --render GIF too")
     if args.render:
-        _check_output_file(args.render, "--render", (".gif",))
-    info = _read_run(args.run_dir)
+        check_output_file(args.render, "--render", (".gif",))
+    info = read_run_dir(args.run_dir)
     config = info.config
     episodes = args.episodes or config.eval_episodes
     count = args.render_episodes or 1 if args.render else 0
     if args.seed is not None and args.seed + max(episodes, count) - 1 > MAX_SEED:
         raise BadInput(f"--seed {args.seed} with {max(episodes, count)} episodes runs past the "
                        f"largest seed {MAX_SEED}; give a smaller --seed")
-    _check_run_scenario(args.run_dir, info, config.episode_length)
+    check_run_scenario(args.run_dir, info, config.episode_length)
 
     load_tensorflow()
     from tf_maddpg.envs.sources import build_vec_env
     from tf_maddpg.seeding import RunSeeds
     from tf_maddpg.training.evaluation import play_episodes
 
-    policy = _load_run_policy(args.run_dir, info)
+    policy = load_run_dir_policy(args.run_dir, info)
     if args.seed is None:
         all_seeds = RunSeeds(config.seed).evaluation_seeds(max(episodes, count))
         which = "the run's evaluation episodes"
@@ -212,11 +212,11 @@ def _export(args, parser) -> int:
         raise BadInput(f"--out {out} is a run folder; export writes a folder of its own (one "
                        "SavedModel per agent and metadata.json): give a new folder, e.g. "
                        f"{os.path.join(os.path.dirname(os.path.normpath(out)) or '.', 'exported')}")
-    _check_writable_folder(out, "--out", create=False)
+    check_writable_folder(out, "--out", create=False)
     if os.path.isdir(out) and os.listdir(out) and not _is_export(out):
         raise BadInput(f"--out {out} holds files that are not an export of tf-maddpg, which "
                        "export would replace; give a new or empty folder")
-    info = _read_run(args.run_dir, need_scenario=False)
+    info = read_run_dir(args.run_dir, need_scenario=False)
     tf = load_tensorflow()
     from tf_maddpg.export import export_actors
     from tf_maddpg.runs.actors import load_actors
@@ -256,7 +256,7 @@ def _plot(args, parser) -> int:
     from tf_maddpg.runs.folder import METRICS_FILE, RunFolderError, read_run
     from tf_maddpg.runs.metrics import MetricsError, read_metrics
 
-    _check_output_file(args.out, "--out", _IMAGE_TYPES)
+    check_output_file(args.out, "--out", _IMAGE_TYPES)
     runs, infos = [], []
     for run_dir in args.run_dirs:
         if not os.path.isdir(run_dir):
@@ -370,7 +370,7 @@ def _compare(args, parser) -> int:
     if args.env not in known_scenarios():
         raise BadInput(f"unknown scenario {args.env!r}; known mpe2 scenarios: "
                        f"{', '.join(known_scenarios())}")
-    config = config_from(args.config, _config_options(args))
+    config = config_from(args.config, config_options(args))
     env_kwargs = env_kwargs_from(args.env_args, args.env)
     if config.algo != "maddpg":
         raise BadInput(f"compare trains the PyTorch reference, which is MADDPG; --config asks "
@@ -387,7 +387,7 @@ def _compare(args, parser) -> int:
     if present and not args.overwrite:
         raise BadInput(f"--out {args.out} holds a comparison already ({', '.join(present)}); "
                        "give another --out, or --overwrite to replace it")
-    _check_writable_folder(args.out, "--out")
+    check_writable_folder(args.out, "--out")
     load_tensorflow()
     try:
         from tf_maddpg.compare import compare

@@ -119,9 +119,9 @@ def _sweep(args, parser) -> int:
         raise BadInput(f"--out {root} holds a sweep already; continue it with `tf-maddpg "
                        f"sweep --resume {root}`, or give another --out")
     _check_scenarios(spec, spec_path)
-    from tf_maddpg.cli.checks import _check_writable_folder
+    from tf_maddpg.cli.outputs import check_writable_folder
 
-    _check_writable_folder(root, "--out" if args.out else "--resume")
+    check_writable_folder(root, "--out" if args.out else "--resume")
     for trial, reason in check_grid(spec):
         print(f"tf-maddpg sweep: warning: trial {spec.folder(trial)} will fail: {reason}",
               file=sys.stderr)
@@ -159,8 +159,8 @@ def _sweep(args, parser) -> int:
 def _check_scenarios(spec, spec_path: str) -> None:
     """Every scenario runs with its env_args, and the scheduler's metric names agents
     (or groups) that every scenario has."""
-    from tf_maddpg.cli.checks import check_scenario
     from tf_maddpg.algorithms.teams import groups
+    from tf_maddpg.cli.configs import check_scenario
 
     for entry in spec.scenarios:
         cell = next(t for t in spec.cells() if t.scenario == entry.name)

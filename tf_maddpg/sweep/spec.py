@@ -344,15 +344,22 @@ def check_grid(spec: SweepSpec) -> List[Tuple[Trial, str]]:
 
 # --- The parts of a file ----------------------------------------------------------------
 
+def _entry(entry, section: str, noun: str, keys: Sequence[str]) -> dict:
+    """An item of ``scenarios:`` or ``algorithms:`` as a mapping (a name alone is
+    ``{keys[0]: name}``) whose keys are among ``keys``."""
+    if isinstance(entry, str):
+        entry = {keys[0]: entry}
+    if not isinstance(entry, dict) or keys[0] not in entry:
+        raise SpecError(f"{section}: {entry!r} is neither {noun} name nor a mapping with "
+                        f"{keys[0]}: and optionally {', '.join(keys[1:])}")
+    _known_keys(entry, keys, f"key of {noun.split()[-1]} {entry[keys[0]]}")
+    return entry
+
+
 def _scenario(entry) -> ScenarioEntry:
     from tf_maddpg.envs.mpe import check_scenario_name, check_scenario_options
 
-    if isinstance(entry, str):
-        entry = {"scenario": entry}
-    if not isinstance(entry, dict) or "scenario" not in entry:
-        raise SpecError(f"scenarios: {entry!r} is neither a scenario name nor a mapping with "
-                        f"scenario: and optionally {', '.join(SCENARIO_KEYS[1:])}")
-    _known_keys(entry, SCENARIO_KEYS, f"key of scenario {entry['scenario']}")
+    entry = _entry(entry, "scenarios", "a scenario", SCENARIO_KEYS)
     scenario = entry["scenario"]
     env_args = entry.get("env_args") or {}
     if not isinstance(env_args, dict):
@@ -372,12 +379,7 @@ def _scenario(entry) -> ScenarioEntry:
 
 
 def _algorithm(entry) -> AlgorithmEntry:
-    if isinstance(entry, str):
-        entry = {"algo": entry}
-    if not isinstance(entry, dict) or "algo" not in entry:
-        raise SpecError(f"algorithms: {entry!r} is neither an algorithm name nor a mapping "
-                        f"with algo: and optionally {', '.join(ALGORITHM_KEYS[1:])}")
-    _known_keys(entry, ALGORITHM_KEYS, f"key of algorithm {entry['algo']}")
+    entry = _entry(entry, "algorithms", "an algorithm", ALGORITHM_KEYS)
     algo = entry["algo"]
     if algo not in ALGORITHMS:
         raise SpecError(f"unknown algorithm {algo!r}{did_you_mean(algo, ALGORITHMS)}"

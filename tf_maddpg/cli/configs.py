@@ -1,27 +1,21 @@
-"""Every check of the command's input before anything runs: configs (--config and
-the options), scenario options (--env-arg), a new run's folder and length, output
-folders and files, and run folders (RUN_DIR). A failure is a ``BadInput`` or a
-``CommandError`` whose message says what to change."""
+"""The checks of ``train``'s input before anything runs: the config (--config and the
+options), scenario options (--env-arg), and a new run's folder, length, size and
+memory. A failure is a ``BadInput`` whose message says what to change."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import os
 import re
 from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
-from tf_maddpg.cli.errors import BadInput, CommandError
-from tf_maddpg.cli.messages import (ALL_FIELDS, FLAG_ALIASES, cli_words, describe_specs,
-                                    flag_of, reason_of, show_options)
+from tf_maddpg.cli.errors import BadInput
+from tf_maddpg.cli.messages import ALL_FIELDS, FLAG_ALIASES, cli_words, flag_of, reason_of
 from tf_maddpg.config import ConfigError, RunConfig
-from tf_maddpg.inputs import (InputError, did_you_mean, probe_writable, read_yaml_or_json,
-                              show_value)
+from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json, show_value
 
-
-# --- Configs and scenario options -------------------------------------------------------
 
 def config_from(file: Optional[str], options: Dict[str, object],
                 algo: Optional[str] = None, preset: Optional[str] = None) -> RunConfig:
@@ -63,10 +57,10 @@ def config_from(file: Optional[str], options: Dict[str, object],
     try:
         return config_from_dict(values)
     except (ValueError, TypeError) as error:
-        raise BadInput(_config_message(error, options, from_file, file)) from None
+        raise BadInput(config_message(error, options, from_file, file)) from None
 
 
-def _config_message(error: Exception, options: dict, from_file: dict,
+def config_message(error: Exception, options: dict, from_file: dict,
                     file: Optional[str]) -> str:
     """A config's error in command-line words: ``--gamma 2.0 is invalid: ...``."""
     if not isinstance(error, ConfigError):  # a field the algorithm does not have: a file's
@@ -111,7 +105,8 @@ def _read_config_file(path: str) -> dict:
     return values
 
 
-def _config_options(args) -> Dict[str, object]:
+def config_options(args) -> Dict[str, object]:
+    """The config fields that the command line gave (``args``' options named as fields)."""
     return {k: v for k, v in vars(args).items() if k in ALL_FIELDS}
 
 
@@ -302,7 +297,9 @@ def _sizes_of_count(scenario: str, env_kwargs: dict, key: str, start: int):
     return fitted(widths), fitted(agents)
 
 
-def _check_buffer_memory(config: RunConfig, specs) -> None:
+def check_buffer_memory(config: RunConfig, specs) -> None:
+    """Refuses a replay buffer larger than the machine's memory (``check_buffer_fits``),
+    in command-line words."""
     size = getattr(config, "buffer_size", None)
     if size is None:
         return
@@ -315,141 +312,3 @@ def _check_buffer_memory(config: RunConfig, specs) -> None:
                                                     f"--buffer-size {size}:", 1))) from None
 
 
-# --- Output folders and files -------------------------------------------------------------
-
-def _check_writable_folder(path: str, option: Optional[str], create: bool = True) -> None:
-    """Makes sure that ``path`` is, or can become, a folder this process writes to, and is
-    none of a run folder's own files (``_check_not_a_run_file``). With ``create=False``
-    nothing is made: the nearest folder that exists on the way must be writable."""
-    name = f"{option} {path}" if option else f"the run folder {path}"
-    fix = "give another folder" if option else "choose another with --out DIR"
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise BadInput(f"{name} is a file, not a folder; {fix}")
-    parent = os.path.abspath(path)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise BadInput(f"{name}: {parent} is a file, so no folder can be made there; {fix}")
-    _check_not_a_run_file(path, name)
-    try:
-        probe_writable(path if create else parent, create)
-    except OSError as error:
-        raise BadInput(f"{name}: cannot write there ({error.strerror or error}); {fix}") from None
-
-
-def _check_output_file(path: str, option: str, suffixes: Sequence[str] = ()) -> None:
-    """Makes sure that ``path`` can be written as a file (its folder is made if missing)
-    and is none of a run folder's own files."""
-    if os.path.isdir(path):
-        raise BadInput(f"{option} {path} is a folder; give a file name")
-    if suffixes and not path.lower().endswith(tuple(suffixes)):
-        raise BadInput(f"{option} {path}: give a file name ending in "
-                       + (f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1
-                          else suffixes[0]))
-    _check_not_a_run_file(path, f"{option} {path}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise BadInput(f"{option} {path}: {folder} is a file, not a folder")
-    try:
-        probe_writable(folder, create=True)
-    except OSError as error:
-        raise BadInput(f"{option} {path}: cannot write there "
-                       f"({error.strerror or error})") from None
-
-
-def _check_not_a_run_file(path: str, name: str) -> None:
-    """Refuses an output path among a run folder's own files (RUN/metrics.csv,
-    RUN/checkpoints/..., RUN/actors/...): no command's output overwrites a run's file.
-    A new name in a run folder (RUN/adv.gif, RUN/exported) is fine."""
-    from tf_maddpg.runs.folder import LOCK_FILE, RUN_CONTENTS, looks_like_run
-
-    target = os.path.abspath(path)
-    above = os.path.dirname(target)
-    while True:
-        if looks_like_run(above):
-            entry = os.path.relpath(target, above).split(os.sep)[0]
-            if entry in RUN_CONTENTS + (LOCK_FILE,):
-                raise BadInput(f"{name} is in the run folder {above}, where it would "
-                               f"overwrite the run's own {entry}; give a path outside the "
-                               "run's files")
-        if os.path.dirname(above) == above:
-            return
-        above = os.path.dirname(above)
-
-
-# --- Run folders (RUN_DIR) ----------------------------------------------------------------
-
-def run_episode(run_dir: str) -> int:
-    """The episode a run folder would resume from: its newest checkpoint's number
-    (checkpoints/ckpt-<episode>.index), 0 without one."""
-    from tf_maddpg.runs.folder import CHECKPOINT_DIR
-
-    numbers = [int(m.group(1)) for path in
-               glob.glob(os.path.join(glob.escape(run_dir), CHECKPOINT_DIR, "ckpt-*.index"))
-               if (m := re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path)))]
-    return max(numbers, default=0)
-
-
-def export_pending(run_dir: str, episode: int) -> bool:
-    """Whether a run whose newest checkpoint is of ``episode`` still lacks the SavedModels
-    of that episode: killed while it wrote them at its end, it has none (or older ones than
-    that checkpoint), and a ``--resume`` with the same total writes them."""
-    from tf_maddpg.runs.folder import CHECKPOINT_DIR, SAVED_MODEL_DIR
-
-    saved = os.path.join(run_dir, SAVED_MODEL_DIR, "metadata.json")  # written last
-    if not os.path.exists(saved):
-        return True
-    try:
-        index = os.path.join(run_dir, CHECKPOINT_DIR, f"ckpt-{episode}.index")
-        return os.path.getmtime(saved) < os.path.getmtime(index)
-    except OSError:
-        return False
-
-
-def _read_run(run_dir: str, need_scenario: bool = True):
-    from tf_maddpg.runs.folder import RunFolderError, read_run
-
-    try:
-        info = read_run(run_dir)
-    except RunFolderError as error:
-        raise CommandError(cli_words(str(error))) from None
-    except (OSError, ValueError, TypeError, KeyError) as error:
-        raise CommandError(f"{run_dir} holds a damaged run.json or config.json "
-                           f"({reason_of(error)})") from None
-    if need_scenario and info.scenario is None:
-        raise CommandError(f"{run_dir} was trained on an environment given in Python; "
-                           "the command line knows mpe2 scenarios only")
-    return info
-
-
-def _check_run_scenario(run_dir: str, info, episode_length: int) -> None:
-    """The run's scenario and options (run.json) still give the agents its actors were
-    trained for; CommandError if run.json was edited."""
-    from tf_maddpg.envs.mpe import known_scenarios
-
-    where = os.path.join(run_dir, "run.json")
-    if info.scenario not in known_scenarios():
-        raise CommandError(f"{where} names the scenario {info.scenario!r}, which mpe2 does not "
-                           "have; was run.json edited? Put back the scenario the run was "
-                           "trained on")
-    try:
-        specs = check_scenario(info.scenario, info.env_kwargs, episode_length)
-    except (ValueError, TypeError) as error:
-        raise CommandError(f"{where}: {info.scenario} cannot run with the options "
-                           f"{show_options(info.env_kwargs)} ({error}); was run.json edited? "
-                           "Put back the options the run was trained with") from None
-    if specs != list(info.specs):
-        raise CommandError(
-            f"{where}: {info.scenario} with options {show_options(info.env_kwargs)} has "
-            f"agents {describe_specs(specs)}, but the run's actors were trained for "
-            f"{describe_specs(info.specs)}; was run.json edited? Put back the scenario and "
-            "options the run was trained with")
-
-
-def _load_run_policy(run_dir: str, info):
-    from tf_maddpg.runs.actors import load_run_policy
-
-    try:
-        return load_run_policy(run_dir, info)
-    except (FileNotFoundError, ValueError) as error:
-        raise CommandError(f"{error} (actors are saved with every checkpoint)") from None
