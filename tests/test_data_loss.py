@@ -469,7 +469,7 @@ def test_kills_during_writes_of_every_side_file(tmp_path, unbroken):
 def test_a_run_at_its_total_resumes_only_to_write_missing_savedmodels(tmp_path, unbroken):
     """What lets case 4's last `--resume` finish a run killed while it wrote its
     SavedModels, while a finished run is still refused ("has finished its 30 episodes")."""
-    from tf_maddpg.cli.run_dirs import export_pending
+    from tf_maddpg.runs.folder import export_pending
 
     assert not export_pending(str(unbroken), 30)  # finished
     run = tmp_path / "run"

@@ -27,10 +27,13 @@ hidden unless ``--verbose-tf`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set to
 0 or 1.
 
 The package, one module per idea: ``parser`` (the commands, their options and
-help texts), ``startup`` (TensorFlow kept quiet and unloaded), ``checks``
-(every input, before anything runs), ``commands`` (one function per command),
-``messages`` (the command line's words), ``errors`` (``CommandError``,
-``BadInput``), ``sweep`` (the sweep command and its options).
+help texts), ``argtypes`` (the option types), ``startup`` (standard streams that
+never stop a command; TensorFlow kept quiet and unloaded is ``tf_maddpg.runtime``),
+the checks of every input before anything runs (``configs``: the config, scenario
+options and a new run; ``outputs``: what a command writes; ``run_dirs``: reading
+RUN_DIR), ``commands`` (one function per command), ``messages`` (the command line's
+words), ``errors`` (``CommandError``, ``BadInput``), ``sweep`` (the sweep command
+and its options).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ _EXPORTS = {
                               "env_kwargs_from", "short_run_warnings"),
     "tf_maddpg.cli.errors": ("BadInput", "CommandError"),
     "tf_maddpg.cli.parser": ("build_parser",),
-    "tf_maddpg.cli.run_dirs": ("run_episode",),
+    "tf_maddpg.runs.folder": ("run_episode",),
     "tf_maddpg.runtime": ("load_tensorflow", "quiet_tensorflow"),
 }
 # Imported on first use: importing ``main`` (the ``tf-maddpg`` script does first thing)

@@ -16,10 +16,9 @@ from tf_maddpg.cli.errors import BadInput, CommandError
 from tf_maddpg.cli.messages import (cli_words, first_line, flag_of, options_text,
                                     worker_message)
 from tf_maddpg.cli.outputs import check_output_file, check_writable_folder
-from tf_maddpg.cli.run_dirs import (check_run_scenario, export_pending, load_run_dir_policy,
-                                    read_run_dir, run_episode)
+from tf_maddpg.cli.run_dirs import check_run_scenario, load_run_dir_policy, read_run_dir
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
-from tf_maddpg.inputs import did_you_mean, show_value
+from tf_maddpg.inputs import show_value
 from tf_maddpg.runtime import load_tensorflow
 from tf_maddpg.signals import EXIT_STATUS
 
@@ -27,8 +26,8 @@ _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff
 
 
 def _train(args, parser) -> int:
-    from tf_maddpg.envs.mpe import known_scenarios
-    from tf_maddpg.runs.folder import RunFolderError
+    from tf_maddpg.envs.mpe import check_scenario_name
+    from tf_maddpg.runs.folder import RunFolderError, check_resume_total, check_same_scenario
 
     options = config_options(args)
     if args.resume:
@@ -49,8 +48,10 @@ def _train(args, parser) -> int:
         if info.scenario is None:
             raise CommandError(f"{args.resume} was trained on an environment given in Python; "
                                "resume it with tf_maddpg.train(..., resume=True)")
-        if args.env and args.env != info.scenario:
-            raise CommandError(f"{args.resume} is a run of {info.scenario}, not {args.env}")
+        try:
+            check_same_scenario(args.resume, info, args.env)
+        except RunFolderError as error:
+            raise CommandError(str(error)) from None
         if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
             raise BadInput("--out cannot differ from --resume: a run resumes in its own folder")
         scenario, out_dir, env_kwargs = info.scenario, args.resume, info.env_kwargs
@@ -58,28 +59,21 @@ def _train(args, parser) -> int:
             config = info.config.replace(**options) if options else info.config
         except (ValueError, TypeError) as error:
             raise BadInput(config_message(error, options, {}, None)) from None
-        done = run_episode(args.resume)
-        # At its total, a run killed while writing its SavedModels resumes to write them.
-        if config.num_episodes < done or (config.num_episodes == done
-                                          and not export_pending(args.resume, done)):
-            more = max(2 * done, done + 1)
-            if "num_episodes" in options:
-                raise BadInput(f"{args.resume} is at episode {done} already, and --episodes "
-                               f"gives the new total: pass more than {done} (e.g. --episodes "
-                               f"{more}) to train further")
-            raise BadInput(f"{args.resume} has finished its {done} episodes; to train further "
-                           f"give a larger total, e.g. --episodes {more}")
+        try:
+            done = check_resume_total(args.resume, config.num_episodes,
+                                      "num_episodes" in options)
+        except RunFolderError as error:
+            raise BadInput(cli_words(str(error))) from None
         check_run_scenario(args.resume, info, config.episode_length)
     else:
         if not args.env:
             raise BadInput("give the scenario to train (ENV), or --resume RUN_DIR")
-        known = known_scenarios()
-        if args.env not in known:
-            raise BadInput(f"unknown scenario {args.env!r}{did_you_mean(args.env, known)}; "
-                           f"known mpe2 scenarios: {', '.join(known)}")
+        try:
+            scenario = check_scenario_name(args.env)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
         config = config_from(args.config, options, args.algo, args.preset)
-        env_kwargs = env_kwargs_from(args.env_args, args.env)
-        scenario = args.env
+        env_kwargs = env_kwargs_from(args.env_args, scenario)
         check_scenario_size(scenario, env_kwargs, config)
         try:
             specs = check_scenario(scenario, env_kwargs, config.episode_length)

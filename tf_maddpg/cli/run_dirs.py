@@ -4,40 +4,11 @@ a ``CommandError`` whose message says what to do."""
 
 from __future__ import annotations
 
-import glob
 import os
-import re
 
 from tf_maddpg.cli.configs import check_scenario
 from tf_maddpg.cli.errors import CommandError
 from tf_maddpg.cli.messages import cli_words, describe_specs, reason_of, show_options
-
-
-def run_episode(run_dir: str) -> int:
-    """The episode a run folder would resume from: its newest checkpoint's number
-    (checkpoints/ckpt-<episode>.index), 0 without one."""
-    from tf_maddpg.runs.folder import CHECKPOINT_DIR
-
-    numbers = [int(m.group(1)) for path in
-               glob.glob(os.path.join(glob.escape(run_dir), CHECKPOINT_DIR, "ckpt-*.index"))
-               if (m := re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path)))]
-    return max(numbers, default=0)
-
-
-def export_pending(run_dir: str, episode: int) -> bool:
-    """Whether a run whose newest checkpoint is of ``episode`` still lacks the SavedModels
-    of that episode: killed while it wrote them at its end, it has none (or older ones than
-    that checkpoint), and a ``--resume`` with the same total writes them."""
-    from tf_maddpg.runs.folder import CHECKPOINT_DIR, SAVED_MODEL_DIR
-
-    saved = os.path.join(run_dir, SAVED_MODEL_DIR, "metadata.json")  # written last
-    if not os.path.exists(saved):
-        return True
-    try:
-        index = os.path.join(run_dir, CHECKPOINT_DIR, f"ckpt-{episode}.index")
-        return os.path.getmtime(saved) < os.path.getmtime(index)
-    except OSError:
-        return False
 
 
 def read_run_dir(run_dir: str, need_scenario: bool = True):

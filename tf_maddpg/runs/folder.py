@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
+import re
 from typing import List, Optional
 
 from tf_maddpg.algorithms.registry import config_from_dict
@@ -205,6 +207,63 @@ def has_checkpoint(run_dir: str) -> bool:
         name.startswith("ckpt-") and name.endswith(".index") for name in os.listdir(directory))
 
 
+def run_episode(run_dir: str) -> int:
+    """The episode a run folder would resume from: its newest checkpoint's number
+    (checkpoints/ckpt-<episode>.index), 0 without one."""
+    numbers = [int(m.group(1)) for path in
+               glob.glob(os.path.join(glob.escape(run_dir), CHECKPOINT_DIR, "ckpt-*.index"))
+               if (m := re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path)))]
+    return max(numbers, default=0)
+
+
+def export_pending(run_dir: str, episode: int) -> bool:
+    """Whether a run whose newest checkpoint is of ``episode`` still lacks the SavedModels
+    of that episode: killed while it wrote them at its end, it has none (or older ones than
+    that checkpoint), and a ``--resume`` with the same total writes them."""
+    saved = os.path.join(run_dir, SAVED_MODEL_DIR, "metadata.json")  # written last
+    if not os.path.exists(saved):
+        return True
+    try:
+        index = os.path.join(run_dir, CHECKPOINT_DIR, f"ckpt-{episode}.index")
+        return os.path.getmtime(saved) < os.path.getmtime(index)
+    except OSError:
+        return False
+
+
+def check_resume_total(run_dir: str, num_episodes: int, total_given: bool) -> int:
+    """The episode the run in ``run_dir`` resumes from, once a resume to ``num_episodes``
+    in all has something to do: train further, or write the SavedModels that a run
+    killed at its end did not (``export_pending``).
+
+    Args:
+      total_given: whether the user gave ``num_episodes`` for this resume (the message
+        then says it is the new total).
+
+    Raises:
+      RunFolderError: the run is at or past ``num_episodes`` already, with nothing to do.
+    """
+    done = run_episode(run_dir)
+    if num_episodes < done or (num_episodes == done and not export_pending(run_dir, done)):
+        more = max(2 * done, done + 1)
+        if total_given:
+            raise RunFolderError(f"{run_dir} is at episode {done} already, and num_episodes "
+                                 f"gives the new total: pass more than {done} (e.g. "
+                                 f"num_episodes {more}) to train further")
+        raise RunFolderError(f"{run_dir} has finished its {done} episodes; to train further "
+                             f"give a larger total, e.g. num_episodes {more}")
+    return done
+
+
+def check_same_scenario(run_dir: str, info: RunInfo, scenario) -> None:
+    """Refuses to resume the run in ``run_dir`` (``info``) on another mpe2 scenario.
+
+    Raises:
+      RunFolderError: ``RUN is a run of A, not B``.
+    """
+    if isinstance(scenario, str) and info.scenario not in (None, scenario):
+        raise RunFolderError(f"{run_dir} is a run of {info.scenario}, not {scenario}")
+
+
 def clear_run(run_dir: str) -> None:
     """Removes what a run wrote in ``run_dir`` (``RUN_CONTENTS``), nothing else."""
     from tf_maddpg.runs.atomic import remove
@@ -337,8 +396,7 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
                 f"resume from ({CHECKPOINT_DIR}/ is missing or empty), so there is nothing "
                 "to resume, and starting it again would delete its results; train into "
                 "another folder, or replace this run with --overwrite")
-        if isinstance(scenario, str) and info.scenario not in (None, scenario):
-            raise RunFolderError(f"{out_dir} is a run of {info.scenario}, not {scenario}")
+        check_same_scenario(out_dir, info, scenario)
         if env_kwargs and dict(env_kwargs) != info.env_kwargs:
             raise RunFolderError(f"{out_dir} was run with scenario options "
                                  f"{info.env_kwargs}, not {dict(env_kwargs)}")
