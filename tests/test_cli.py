@@ -63,6 +63,29 @@ def test_train_help_documents_every_config_field(capsys):
     assert "Soft target update rate" in out  # the field's docstring is its help
 
 
+def test_train_help_needs_no_source_files(tmp_path):
+    """A sourceless install (only .pyc files, as a frozen or compiled package ships) gives
+    the same --help: the fields' help is their metadata, not docstrings read from .py."""
+    import compileall
+    import shutil
+
+    import tf_maddpg
+
+    package = tmp_path / "tf_maddpg"
+    shutil.copytree(os.path.dirname(tf_maddpg.__file__), package,
+                    ignore=shutil.ignore_patterns("__pycache__", "reference"))
+    assert compileall.compile_dir(str(package), legacy=True, quiet=1)
+    for source in package.rglob("*.py"):
+        source.unlink()
+    done = subprocess.run([sys.executable, "-c", "import sys; from tf_maddpg.cli import main; "
+                           "sys.exit(main(['train', '--algo', 'matd3', '--help']))"],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Soft target update rate" in done.stdout and "--policy-delay" in done.stdout
+    assert not list(package.rglob("*.py"))
+
+
 def test_list_envs_shows_agents_and_sizes(capsys):
     status, out, _ = run(capsys, "list-envs")
     assert status == 0

@@ -23,6 +23,13 @@ MAX_SEED = 2**32 - 1
 """The largest seed NumPy's and TensorFlow's generators take."""
 
 
+def documented(default, help: str):
+    """A config field with its default and its description (``--help``'s text, read by
+    ``algorithms.registry.field_docs`` from the field's metadata, so that it needs no
+    source file at run time)."""
+    return dataclasses.field(default=default, metadata={"help": " ".join(help.split())})
+
+
 def changed_fields(saved: dict, given: dict, defaults: Optional[dict] = None) -> list:
     """The fields (sorted) whose values differ between two ``to_dict()`` configs, the
     ``RESUMABLE_FIELDS`` left out: what a resume may not change.
@@ -56,39 +63,36 @@ class RunConfig:
     that differs from its default: the behaviour such runs were trained with."""
 
     # --- Schedule ----------------------------------------------------------------
-    episode_length: int = 25
-    """Steps per episode (mpe2's max_cycles)."""
-    num_episodes: int = 5_000
-    """Training episodes."""
+    episode_length: int = documented(25, "Steps per episode (mpe2's max_cycles).")
+    num_episodes: int = documented(5_000, "Training episodes.")
 
     # --- Environments --------------------------------------------------------------
-    num_envs: int = 1
-    """Environments that run their episodes together, acting in one batch.
-    The update schedule still counts env steps over all of them."""
-    env_workers: int = 0
-    """Worker processes that step the environments (0: step them in this
-    process). Workers pay off when an env step costs more than passing its
-    arrays between processes; at most num_envs. The mpe2 backend only."""
-    env_backend: str = "auto"
-    """How mpe2 scenarios are stepped: 'batched' (tf_maddpg's NumPy mpe2, every
-    environment in one vectorised step, equal to mpe2 value for value),
-    'mpe2' (mpe2 itself, one environment at a time, optionally in
-    env_workers processes), or 'auto' (batched unless env_workers > 0).
-    Environments given as a factory always use the mpe2 path."""
+    num_envs: int = documented(1, """
+        Environments that run their episodes together, acting in one batch. The update
+        schedule still counts env steps over all of them.""")
+    env_workers: int = documented(0, """
+        Worker processes that step the environments (0: step them in this process).
+        Workers pay off when an env step costs more than passing its arrays between
+        processes; at most num_envs. The mpe2 backend only.""")
+    env_backend: str = documented("auto", """
+        How mpe2 scenarios are stepped: 'batched' (tf_maddpg's NumPy mpe2, every
+        environment in one vectorised step, equal to mpe2 value for value), 'mpe2' (mpe2
+        itself, one environment at a time, optionally in env_workers processes), or
+        'auto' (batched unless env_workers > 0). Environments given as a factory always
+        use the mpe2 path.""")
 
     # --- Evaluation, checkpoints and seeding ---------------------------------------
-    eval_interval: int = 100
-    """Evaluate every this many training episodes."""
-    eval_episodes: int = 100
-    """Greedy episodes per evaluation (the same start states every time; each
-    seed has its own set)."""
-    seed: int = 0
-    """The run's seed: every random stream (initial weights, exploration,
-    replay sampling, update noise, episode and evaluation start states) is
-    derived from it (tf_maddpg.seeding)."""
-    checkpoint_interval: int = 500
-    """Save a checkpoint every this many episodes (and at the end) when the
-    run has an output folder."""
+    eval_interval: int = documented(100, "Evaluate every this many training episodes.")
+    eval_episodes: int = documented(100, """
+        Greedy episodes per evaluation (the same start states every time; each seed has
+        its own set).""")
+    seed: int = documented(0, """
+        The run's seed: every random stream (initial weights, exploration, replay
+        sampling, update noise, episode and evaluation start states) is derived from it
+        (tf_maddpg.seeding).""")
+    checkpoint_interval: int = documented(500, """
+        Save a checkpoint every this many episodes (and at the end) when the run has an
+        output folder.""")
 
     def __post_init__(self):
         for name in ("episode_length", "num_episodes", "eval_interval", "eval_episodes",
@@ -200,22 +204,18 @@ class OffPolicyConfig(RunConfig):
     every algorithm that learns from a replay buffer."""
 
     # --- Replay and the update schedule --------------------------------------------
-    batch_size: int = 1024
-    """Transitions per update."""
-    buffer_size: int = 100_000
-    """Replay capacity in transitions."""
-    minimal_size: int = 4_000
-    """Transitions stored before the first update."""
-    update_interval: int = 100
-    """Env steps between updates (each update trains every agent once)."""
-    async_update: bool = False
-    """Run each update in a background thread while the environments keep
-    stepping. The policy then acts with the weights of the update before
-    (one update, update_interval env steps, behind; evaluations and
-    checkpoints wait for the update in flight). Deterministic and resumable
-    like the default, and about 1.3x faster with one environment on 2 CPU
-    cores (docs/benchmarks.md); off by default so that a run follows the
-    references' schedule exactly."""
+    batch_size: int = documented(1024, "Transitions per update.")
+    buffer_size: int = documented(100_000, "Replay capacity in transitions.")
+    minimal_size: int = documented(4_000, "Transitions stored before the first update.")
+    update_interval: int = documented(100, """
+        Env steps between updates (each update trains every agent once).""")
+    async_update: bool = documented(False, """
+        Run each update in a background thread while the environments keep stepping. The
+        policy then acts with the weights of the update before (one update,
+        update_interval env steps, behind; evaluations and checkpoints wait for the
+        update in flight). Deterministic and resumable like the default, and about 1.3x
+        faster with one environment on 2 CPU cores (docs/benchmarks.md); off by default
+        so that a run follows the references' schedule exactly.""")
 
     def __post_init__(self):
         super().__post_init__()

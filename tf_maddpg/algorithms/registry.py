@@ -10,10 +10,8 @@ as ``"module:attribute"`` and imported when first built.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
-import inspect
 from typing import Dict, Optional, Type
 
 from tf_maddpg.algorithms import happo, ippo, iql, maddpg, mappo, matd3, qmix, vdn
@@ -86,21 +84,16 @@ def field_names(cls: Type[RunConfig]) -> list:
 
 @functools.lru_cache(maxsize=None)
 def field_docs(first: Optional[str] = None) -> Dict[str, str]:
-    """Each field's one-paragraph description, read from the docstrings: algorithm
+    """Each field's one-paragraph description (its ``documented`` help): algorithm
     ``first``'s where it has the field (a field such as team_reward means a little
     different things in the PPO and the value-based families), else the first
     algorithm's that has it."""
     docs = {}
     chosen = ([ALGORITHMS[first]] if first else []) + list(ALGORITHMS.values())
     for algorithm in chosen:
-        for cls in algorithm.config_class.__mro__:
-            if not (isinstance(cls, type) and issubclass(cls, RunConfig)):
-                continue
-            body = ast.parse(inspect.getsource(cls)).body[0].body
-            for node, following in zip(body, body[1:]):
-                if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
-                        and isinstance(following.value, ast.Constant)):
-                    docs.setdefault(node.target.id, " ".join(following.value.value.split()))
+        for field in dataclasses.fields(algorithm.config_class):
+            if "help" in field.metadata:
+                docs.setdefault(field.name, field.metadata["help"])
     return docs
 
 

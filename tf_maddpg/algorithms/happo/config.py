@@ -36,7 +36,7 @@ import dataclasses
 from typing import ClassVar, Dict
 
 from tf_maddpg.algorithms.ppo.config import PPOConfig
-from tf_maddpg.config import require
+from tf_maddpg.config import documented, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +52,12 @@ class HAPPOConfig(PPOConfig):
     """``harl``: HARL's tuned MPE HAPPO settings (lr 5e-4, 5 epochs, hidden layers
     of 128, 20 threads x 200 steps = 160 episodes of 25 steps per update)."""
 
-    share_parameters: bool = False
-    """HAPPO's agents never share parameters (True is refused)."""
-    team_critic: bool = True
-    """One V(s) critic per team on the team's summed reward, its advantage
-    shared by every member (HARL's HAPPO); False: the per-agent variant (see
-    the module docstring)."""
+    share_parameters: bool = documented(False, """
+        HAPPO's agents never share parameters (True is refused).""")
+    team_critic: bool = documented(True, """
+        One V(s) critic per team on the team's summed reward, its advantage shared by
+        every member (HARL's HAPPO); False: the per-agent variant (see the module
+        docstring).""")
     saved_defaults: ClassVar[Dict[str, object]] = {**PPOConfig.saved_defaults,
                                                    "team_critic": False}
     """What runs saved before these fields existed were trained with."""

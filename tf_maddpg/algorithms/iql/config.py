@@ -7,6 +7,7 @@ import dataclasses
 from typing import ClassVar
 
 from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
+from tf_maddpg.config import documented
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,9 +18,9 @@ class IQLConfig(ValueBasedConfig):
     algo: ClassVar[str] = "iql"
     mixer: ClassVar[str] = "none"
 
-    lr: float = 3e-4
-    """Adam learning rate of every network the update trains (Q-networks and
-    mixers). EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL."""
-    epsilon_anneal_steps: int = 200_000
-    """Env steps over which epsilon falls linearly from epsilon_start to
-    epsilon_finish (EPyMARL's IQL: 200,000; VDN and QMIX: 50,000)."""
+    lr: float = documented(3e-4, """
+        Adam learning rate of every network the update trains (Q-networks and mixers).
+        EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL.""")
+    epsilon_anneal_steps: int = documented(200_000, """
+        Env steps over which epsilon falls linearly from epsilon_start to epsilon_finish
+        (EPyMARL's IQL: 200,000; VDN and QMIX: 50,000).""")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Dict, Optional, Tuple
 
-from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float,
+from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float, documented,
                               is_int, require)
 
 UPDATE_ORDERS = ("sequential", "simultaneous")
@@ -39,69 +39,66 @@ class MADDPGConfig(OffPolicyConfig):
 
     algo: ClassVar[str] = "maddpg"
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        **OffPolicyConfig.choices, "grad_clip": GRAD_CLIPS, "update_order": UPDATE_ORDERS, "target_actions": TARGET_ACTIONS,
-        "other_actions": OTHER_ACTIONS, "own_action": OWN_ACTIONS,
-        "target_update": TARGET_UPDATES}
+        **OffPolicyConfig.choices, "grad_clip": GRAD_CLIPS, "update_order": UPDATE_ORDERS,
+        "target_actions": TARGET_ACTIONS, "other_actions": OTHER_ACTIONS,
+        "own_action": OWN_ACTIONS, "target_update": TARGET_UPDATES}
     """The values each text field takes (the command line's choices)."""
 
     # --- Optimisation --------------------------------------------------------
-    actor_lr: float = 1e-2
-    """Adam learning rate of every actor."""
-    critic_lr: float = 1e-2
-    """Adam learning rate of every critic."""
-    adam_epsilon: float = 1e-8
-    """Adam's epsilon. 1e-8 is torch.optim.Adam's default, the reference's."""
-    gamma: float = 0.95
-    """Discount factor."""
-    tau: float = 0.01
-    """Soft target update rate: target <- (1 - tau) * target + tau * online."""
-    hidden_sizes: Tuple[int, ...] = (64, 64)
-    """Hidden layer widths (ReLU) of every actor and critic."""
-    max_grad_norm: Optional[float] = None
-    """Clip gradients to this norm (see grad_clip); None turns it off.
-    openai/maddpg clips at 0.5; the PyTorch reference does not clip."""
-    grad_clip: str = "global_norm"
-    """How max_grad_norm clips: 'global_norm' (one norm over each network's
-    gradients) or 'per_tensor' (each gradient tensor on its own, as
-    openai/maddpg's clip_by_norm does)."""
-    logits_l2: float = 1e-3
-    """Weight of mean(logits ** 2) in the actor loss (the original's regulariser)."""
+    actor_lr: float = documented(1e-2, "Adam learning rate of every actor.")
+    critic_lr: float = documented(1e-2, "Adam learning rate of every critic.")
+    adam_epsilon: float = documented(1e-8, """
+        Adam's epsilon. 1e-8 is torch.optim.Adam's default, the reference's.""")
+    gamma: float = documented(0.95, "Discount factor.")
+    tau: float = documented(0.01, """
+        Soft target update rate: target <- (1 - tau) * target + tau * online.""")
+    hidden_sizes: Tuple[int, ...] = documented((64, 64), """
+        Hidden layer widths (ReLU) of every actor and critic.""")
+    max_grad_norm: Optional[float] = documented(None, """
+        Clip gradients to this norm (see grad_clip); None turns it off. openai/maddpg
+        clips at 0.5; the PyTorch reference does not clip.""")
+    grad_clip: str = documented("global_norm", """
+        How max_grad_norm clips: 'global_norm' (one norm over each network's gradients)
+        or 'per_tensor' (each gradient tensor on its own, as openai/maddpg's
+        clip_by_norm does).""")
+    logits_l2: float = documented(1e-3, """
+        Weight of mean(logits ** 2) in the actor loss (the original's regulariser).""")
 
     # --- Exploration and the discrete relaxation ------------------------------
-    gumbel_temperature: float = 1.0
-    """Temperature of the Gumbel-softmax relaxation."""
-    epsilon: float = 0.01
-    """Probability that a one-hot action is replaced by a uniformly random one.
-    The reference applies it wherever it forms a one-hot action: exploration
-    and, inside the update, target actions, the other agents' actions and the
-    straight-through sample. Greedy actions (evaluation) never use it."""
-    exploration_noise: float = 0.1
-    """Box actions only: std of the Gaussian exploration noise, as a fraction
-    of half the width of the action space."""
+    gumbel_temperature: float = documented(1.0, """
+        Temperature of the Gumbel-softmax relaxation.""")
+    epsilon: float = documented(0.01, """
+        Probability that a one-hot action is replaced by a uniformly random one. The
+        reference applies it wherever it forms a one-hot action: exploration and, inside
+        the update, target actions, the other agents' actions and the straight-through
+        sample. Greedy actions (evaluation) never use it.""")
+    exploration_noise: float = documented(0.1, """
+        Box actions only: std of the Gaussian exploration noise, as a fraction of half
+        the width of the action space.""")
 
     # --- Variants ------------------------------------------------------------
-    update_order: str = "sequential"
-    """'sequential': agent by agent, critic then actor, each actor loss through
-    the freshly updated critic and the other agents' already updated actors
-    (both references). 'simultaneous': every loss from the pre-update weights."""
-    target_actions: str = "argmax"
-    """Discrete target actions a'_j: 'argmax' (one-hot argmax of the target
-    actors, the reference) or 'gumbel' (a soft Gumbel-softmax sample, the original)."""
-    other_actions: str = "current"
-    """Other agents' actions in agent i's actor loss: 'current' (one-hot argmax
-    of their current actors, the reference) or 'batch' (from the replay batch,
-    the original)."""
-    own_action: str = "straight_through"
-    """Discrete agent i's own action in its actor loss: 'straight_through' (a
-    one-hot Gumbel-softmax sample with the soft sample's gradient, the
-    reference) or 'soft' (the soft Gumbel-softmax sample itself, the original)."""
-    target_update: str = "after_all"
-    """When the targets soft-update: 'after_all' (every target once every
-    agent has stepped, the reference) or 'per_agent' (agent i's targets right
-    after agent i's step, the original; needs update_order='sequential')."""
-    jit_compile: bool = False
-    """Compile the update with XLA (no faster than plain tf.function on the
-    2-core CPU of docs/benchmarks.md; try it on a GPU)."""
+    update_order: str = documented("sequential", """
+        'sequential': agent by agent, critic then actor, each actor loss through the
+        freshly updated critic and the other agents' already updated actors (both
+        references). 'simultaneous': every loss from the pre-update weights.""")
+    target_actions: str = documented("argmax", """
+        Discrete target actions a'_j: 'argmax' (one-hot argmax of the target actors, the
+        reference) or 'gumbel' (a soft Gumbel-softmax sample, the original).""")
+    other_actions: str = documented("current", """
+        Other agents' actions in agent i's actor loss: 'current' (one-hot argmax of
+        their current actors, the reference) or 'batch' (from the replay batch, the
+        original).""")
+    own_action: str = documented("straight_through", """
+        Discrete agent i's own action in its actor loss: 'straight_through' (a one-hot
+        Gumbel-softmax sample with the soft sample's gradient, the reference) or 'soft'
+        (the soft Gumbel-softmax sample itself, the original).""")
+    target_update: str = documented("after_all", """
+        When the targets soft-update: 'after_all' (every target once every agent has
+        stepped, the reference) or 'per_agent' (agent i's targets right after agent i's
+        step, the original; needs update_order='sequential').""")
+    jit_compile: bool = documented(False, """
+        Compile the update with XLA (no faster than plain tf.function on the 2-core CPU
+        of docs/benchmarks.md; try it on a GPU).""")
 
     def __post_init__(self):
         # Accept lists (from JSON or a command line) for the tuple field.

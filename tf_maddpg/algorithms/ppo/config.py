@@ -38,7 +38,7 @@ from typing import ClassVar, Dict, Optional, Tuple
 
 from tf_maddpg.algorithms.teams import TEAM_REWARDS, TEAM_RULES
 from tf_maddpg.config import (RunConfig, check_bool, check_choice, check_float, check_int,
-                              is_int, require)
+                              documented, is_int, require)
 
 LEARNING_REWARDS = TEAM_REWARDS + ("own",)
 """What each agent learns from: its team's reward ('sum' or 'mean' of the
@@ -70,92 +70,88 @@ class PPOConfig(RunConfig):
     """What runs saved before these fields existed were trained with."""
 
     # --- The run: the MAPPO repository's rollout ------------------------------------
-    num_episodes: int = 80_000
-    """Training episodes (80,000 x 25 steps = 2M env steps)."""
-    num_envs: int = 128
-    """Environments per rollout: each update learns from one episode of each
-    (the MAPPO repository's n_rollout_threads)."""
-    eval_interval: int = 3_200
-    """Evaluate every this many training episodes (25 updates with 128 envs, 80,000
-    env steps: 25 evaluations in the 80,000 episodes, the last at the last episode)."""
-    checkpoint_interval: int = 16_000
-    """Save a checkpoint every this many episodes (and at the end)."""
+    num_episodes: int = documented(80_000, """
+        Training episodes (80,000 x 25 steps = 2M env steps).""")
+    num_envs: int = documented(128, """
+        Environments per rollout: each update learns from one episode of each (the MAPPO
+        repository's n_rollout_threads).""")
+    eval_interval: int = documented(3_200, """
+        Evaluate every this many training episodes (25 updates with 128 envs, 80,000 env
+        steps: 25 evaluations in the 80,000 episodes, the last at the last episode).""")
+    checkpoint_interval: int = documented(16_000, """
+        Save a checkpoint every this many episodes (and at the end).""")
 
     # --- Optimisation -------------------------------------------------------------
-    actor_lr: float = 7e-4
-    """Adam learning rate of every actor."""
-    critic_lr: float = 7e-4
-    """Adam learning rate of every critic."""
-    adam_epsilon: float = 1e-5
-    """Adam's epsilon (PyTorch's placement, as the MAPPO repository's torch.optim.Adam)."""
-    gamma: float = 0.99
-    """Discount factor."""
-    gae_lambda: float = 0.95
-    """GAE's lambda (1 gives Monte Carlo returns bootstrapped at truncation)."""
-    epochs: int = 10
-    """Passes over each rollout (PPO epochs)."""
-    num_minibatches: int = 1
-    """Minibatches per epoch: the rollout's steps are shuffled and split in this
-    many parts, one gradient step each."""
-    clip_ratio: float = 0.2
-    """PPO's epsilon: the probability ratio is clipped to [1 - eps, 1 + eps]."""
-    value_clip: Optional[float] = 0.2
-    """Clip the new value to this distance from the rollout's value and take the
-    larger (pessimistic) of the clipped and unclipped losses, as the MAPPO
-    paper and code do; None turns value clipping off."""
-    huber_delta: Optional[float] = 10.0
-    """The value loss is the Huber loss with this delta; None: the squared error / 2."""
-    entropy_coef: float = 0.01
-    """Weight of the policy entropy bonus in the actor loss."""
-    value_coef: float = 1.0
-    """Weight of the value loss in the critic loss."""
-    max_grad_norm: Optional[float] = 10.0
-    """Clip each network's gradients to this global norm; None turns it off."""
-    value_norm: bool = True
-    """Normalise value targets with running statistics (the MAPPO repository's
-    ValueNorm: debiased moving averages with beta 0.99999); the critic learns
-    the normalised value and GAE uses the de-normalised one."""
-    value_norm_update: str = "minibatch"
-    """When the normaliser's statistics move: 'minibatch' (before every
-    gradient step, with its value targets: the MAPPO repository and HARL) or
-    'rollout' (once per update, with all of the rollout's targets)."""
-    advantage_norm: bool = True
-    """Standardise the advantages of each actor network over its rollout."""
+    actor_lr: float = documented(7e-4, "Adam learning rate of every actor.")
+    critic_lr: float = documented(7e-4, "Adam learning rate of every critic.")
+    adam_epsilon: float = documented(1e-5, """
+        Adam's epsilon (PyTorch's placement, as the MAPPO repository's
+        torch.optim.Adam).""")
+    gamma: float = documented(0.99, "Discount factor.")
+    gae_lambda: float = documented(0.95, """
+        GAE's lambda (1 gives Monte Carlo returns bootstrapped at truncation).""")
+    epochs: int = documented(10, "Passes over each rollout (PPO epochs).")
+    num_minibatches: int = documented(1, """
+        Minibatches per epoch: the rollout's steps are shuffled and split in this many
+        parts, one gradient step each.""")
+    clip_ratio: float = documented(0.2, """
+        PPO's epsilon: the probability ratio is clipped to [1 - eps, 1 + eps].""")
+    value_clip: Optional[float] = documented(0.2, """
+        Clip the new value to this distance from the rollout's value and take the larger
+        (pessimistic) of the clipped and unclipped losses, as the MAPPO paper and code
+        do; None turns value clipping off.""")
+    huber_delta: Optional[float] = documented(10.0, """
+        The value loss is the Huber loss with this delta; None: the squared error / 2.""")
+    entropy_coef: float = documented(0.01, """
+        Weight of the policy entropy bonus in the actor loss.""")
+    value_coef: float = documented(1.0, "Weight of the value loss in the critic loss.")
+    max_grad_norm: Optional[float] = documented(10.0, """
+        Clip each network's gradients to this global norm; None turns it off.""")
+    value_norm: bool = documented(True, """
+        Normalise value targets with running statistics (the MAPPO repository's
+        ValueNorm: debiased moving averages with beta 0.99999); the critic learns the
+        normalised value and GAE uses the de-normalised one.""")
+    value_norm_update: str = documented("minibatch", """
+        When the normaliser's statistics move: 'minibatch' (before every gradient step,
+        with its value targets: the MAPPO repository and HARL) or 'rollout' (once per
+        update, with all of the rollout's targets).""")
+    advantage_norm: bool = documented(True, """
+        Standardise the advantages of each actor network over its rollout.""")
 
     # --- Networks -----------------------------------------------------------------
-    hidden_sizes: Tuple[int, ...] = (64, 64)
-    """Hidden layer widths (ReLU) of every actor and critic."""
-    input_norm: bool = True
-    """A LayerNorm on every network's input (the MAPPO repository's
-    use_feature_normalization)."""
-    hidden_norm: bool = True
-    """A LayerNorm after every hidden layer (the MAPPO repository's and HARL's
-    MLP: Linear, ReLU, LayerNorm)."""
-    share_parameters: bool = True
-    """Agents with the same observation and action spaces share one actor and
-    one critic, with a one-hot of the agent's index among them appended to
-    their inputs (the MAPPO repository's share_policy)."""
+    hidden_sizes: Tuple[int, ...] = documented((64, 64), """
+        Hidden layer widths (ReLU) of every actor and critic.""")
+    input_norm: bool = documented(True, """
+        A LayerNorm on every network's input (the MAPPO repository's
+        use_feature_normalization).""")
+    hidden_norm: bool = documented(True, """
+        A LayerNorm after every hidden layer (the MAPPO repository's and HARL's MLP:
+        Linear, ReLU, LayerNorm).""")
+    share_parameters: bool = documented(True, """
+        Agents with the same observation and action spaces share one actor and one
+        critic, with a one-hot of the agent's index among them appended to their inputs
+        (the MAPPO repository's share_policy).""")
 
     # --- Rewards and critics ------------------------------------------------------
-    team_reward: str = "sum"
-    """What every agent learns from: its team's reward, the 'sum' of the members'
-    rewards (the MAPPO repository's and HARL's MPE give every agent the sum of
-    all agents' rewards) or their 'mean', or its 'own' reward. Evaluation
-    returns are each agent's own either way."""
-    teams: str = "auto"
-    """Which agents form a team: 'one' (all), 'by_name' (agents whose names
-    differ only by their numbers: adversary_* against agent_*), or 'auto'
-    ('by_name' when some agent is an mpe2 adversary, else 'one')."""
-    team_critic: bool = False
-    """One value critic per team, of the global state, without agent ids (HARL's
-    V(s)): every member's advantage is the team's. Needs a team reward and a
-    critic of the state. False: a critic per agent (shared within a parameter
-    group, with agent ids), the MAPPO repository's."""
-    init_std: float = 0.5
-    """Box actions: the Gaussian's initial std, as a fraction of half the width
-    of the action space (the log-std is learned, one per action dimension and
-    actor). Actions are sampled unbounded and clipped to the bounds when they
-    enter the environment; the log-probability is that of the unclipped sample."""
+    team_reward: str = documented("sum", """
+        What every agent learns from: its team's reward, the 'sum' of the members'
+        rewards (the MAPPO repository's and HARL's MPE give every agent the sum of all
+        agents' rewards) or their 'mean', or its 'own' reward. Evaluation returns are
+        each agent's own either way.""")
+    teams: str = documented("auto", """
+        Which agents form a team: 'one' (all), 'by_name' (agents whose names differ only
+        by their numbers: adversary_* against agent_*), or 'auto' ('by_name' when some
+        agent is an mpe2 adversary, else 'one').""")
+    team_critic: bool = documented(False, """
+        One value critic per team, of the global state, without agent ids (HARL's V(s)):
+        every member's advantage is the team's. Needs a team reward and a critic of the
+        state. False: a critic per agent (shared within a parameter group, with agent
+        ids), the MAPPO repository's.""")
+    init_std: float = documented(0.5, """
+        Box actions: the Gaussian's initial std, as a fraction of half the width of the
+        action space (the log-std is learned, one per action dimension and actor).
+        Actions are sampled unbounded and clipped to the bounds when they enter the
+        environment; the log-probability is that of the unclipped sample.""")
 
     def __post_init__(self):
         if isinstance(self.hidden_sizes, (list, tuple)):

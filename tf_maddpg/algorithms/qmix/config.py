@@ -9,7 +9,7 @@ import dataclasses
 from typing import ClassVar
 
 from tf_maddpg.algorithms.vdn.config import VDNConfig
-from tf_maddpg.config import check_bool, check_int
+from tf_maddpg.config import check_bool, check_int, documented
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,18 +22,18 @@ class QMIXConfig(VDNConfig):
     mixer: ClassVar[str] = "qmix"
 
     # --- The mixer -----------------------------------------------------------------------
-    mixing_embed_dim: int = 32
-    """Width of the QMIX mixer's hidden layer (EPyMARL's mixing_embed_dim)."""
-    hypernet_hidden: int = 64
-    """Width of the hidden layer of each two-layer hypernetwork that makes the
-    mixer's weights from the state (EPyMARL's hypernet_embed)."""
-    state_layer_norm: bool = False
-    """The mixer reads the state through a LayerNorm without weights, so that
-    its weights stay bounded however far out the state is (True); False feeds
-    the raw state as EPyMARL does, with which gamma 0.99 diverged on
-    simple_spread (with True it stayed bounded, but learned less than with
-    0.9, where True changed little; networks/mixers.py, value_based/config.py).
-    Runs from before this field are False."""
+    mixing_embed_dim: int = documented(32, """
+        Width of the QMIX mixer's hidden layer (EPyMARL's mixing_embed_dim).""")
+    hypernet_hidden: int = documented(64, """
+        Width of the hidden layer of each two-layer hypernetwork that makes the mixer's
+        weights from the state (EPyMARL's hypernet_embed).""")
+    state_layer_norm: bool = documented(False, """
+        The mixer reads the state through a LayerNorm without weights, so that its
+        weights stay bounded however far out the state is (True); False feeds the raw
+        state as EPyMARL does, with which gamma 0.99 diverged on simple_spread (with
+        True it stayed bounded, but learned less than with 0.9, where True changed
+        little; networks/mixers.py, value_based/config.py). Runs from before this field
+        are False.""")
 
     def __post_init__(self):
         super().__post_init__()

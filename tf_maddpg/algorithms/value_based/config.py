@@ -89,7 +89,7 @@ from typing import ClassVar, Dict, Optional, Sequence, Tuple
 
 from tf_maddpg.algorithms.teams import TEAM_RULES
 from tf_maddpg.config import (OffPolicyConfig, check_bool, check_choice, check_float, check_int,
-                              is_int, require)
+                              documented, is_int, require)
 
 AGENTS = ("mlp", "gru")
 """The kinds of Q-network: feed-forward ('mlp') or recurrent ('gru')."""
@@ -113,88 +113,86 @@ class ValueBasedConfig(OffPolicyConfig):
     """The values each text field takes (the command line's choices)."""
 
     # --- The run: EPyMARL's budget, one update per episode ---------------------------
-    num_episodes: int = 82_000
-    """Training episodes (EPyMARL's 2.05M env steps at 25 steps an episode)."""
-    eval_interval: int = 2_000
-    """Evaluate every this many training episodes (EPyMARL: every 50,000 env steps)."""
-    checkpoint_interval: int = 2_000
-    """Save a checkpoint every this many episodes (and at the end)."""
-    batch_size: int = 800
-    """Transitions per update (EPyMARL: 32 episodes of 25 steps)."""
-    buffer_size: int = 125_000
-    """Replay capacity in transitions (EPyMARL: 5,000 episodes)."""
-    minimal_size: int = 800
-    """Transitions stored before the first update (EPyMARL: one batch)."""
-    update_interval: int = 25
-    """Env steps between updates (EPyMARL: one update per episode collected)."""
+    num_episodes: int = documented(82_000, """
+        Training episodes (EPyMARL's 2.05M env steps at 25 steps an episode).""")
+    eval_interval: int = documented(2_000, """
+        Evaluate every this many training episodes (EPyMARL: every 50,000 env steps).""")
+    checkpoint_interval: int = documented(2_000, """
+        Save a checkpoint every this many episodes (and at the end).""")
+    batch_size: int = documented(800, """
+        Transitions per update (EPyMARL: 32 episodes of 25 steps).""")
+    buffer_size: int = documented(125_000, """
+        Replay capacity in transitions (EPyMARL: 5,000 episodes).""")
+    minimal_size: int = documented(800, """
+        Transitions stored before the first update (EPyMARL: one batch).""")
+    update_interval: int = documented(25, """
+        Env steps between updates (EPyMARL: one update per episode collected).""")
 
     # --- Optimisation ----------------------------------------------------------------
-    lr: float = 5e-4
-    """Adam learning rate of every network the update trains (Q-networks and
-    mixers). EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL."""
-    adam_epsilon: float = 1e-8
-    """Adam's epsilon (torch.optim.Adam's default, EPyMARL's)."""
-    gamma: float = 0.9
-    """Discount factor: JaxMARL's for MPE (EPyMARL's 0.99 learned less here; QMIX's
-    divergence with it came from its mixer's raw state, ``state_layer_norm``; see
-    this module's docstring)."""
-    max_grad_norm: Optional[float] = 10.0
-    """Clip the gradients of each team's networks (IQL: each network's) to this
-    global norm; None turns it off."""
-    standardise_rewards: bool = True
-    """Standardise the rewards of each TD error with running statistics of
-    every reward it has trained on: (r - mean) / std (EPyMARL's
-    standardise_rewards)."""
+    lr: float = documented(5e-4, """
+        Adam learning rate of every network the update trains (Q-networks and mixers).
+        EPyMARL: 5e-4 for VDN and QMIX, 3e-4 for IQL.""")
+    adam_epsilon: float = documented(1e-8, """
+        Adam's epsilon (torch.optim.Adam's default, EPyMARL's).""")
+    gamma: float = documented(0.9, """
+        Discount factor: JaxMARL's for MPE (EPyMARL's 0.99 learned less here; QMIX's
+        divergence with it came from its mixer's raw state, ``state_layer_norm``; see
+        this module's docstring).""")
+    max_grad_norm: Optional[float] = documented(10.0, """
+        Clip the gradients of each team's networks (IQL: each network's) to this global
+        norm; None turns it off.""")
+    standardise_rewards: bool = documented(True, """
+        Standardise the rewards of each TD error with running statistics of every reward
+        it has trained on: (r - mean) / std (EPyMARL's standardise_rewards).""")
 
     # --- Targets -------------------------------------------------------------------
-    double_q: bool = True
-    """Double Q-learning: the next action is the online network's greedy one,
-    valued by the target network (False: the target network's own maximum)."""
-    target_update_interval: int = 200
-    """Move the target networks (and target mixers) every this many updates."""
-    tau: float = 1.0
-    """Every target_update_interval updates, target <- (1 - tau) * target + tau *
-    online: 1 copies the networks (EPyMARL's hard update); a soft update is a
-    tau below 1 with target_update_interval=1."""
+    double_q: bool = documented(True, """
+        Double Q-learning: the next action is the online network's greedy one, valued by
+        the target network (False: the target network's own maximum).""")
+    target_update_interval: int = documented(200, """
+        Move the target networks (and target mixers) every this many updates.""")
+    tau: float = documented(1.0, """
+        Every target_update_interval updates, target <- (1 - tau) * target + tau *
+        online: 1 copies the networks (EPyMARL's hard update); a soft update is a tau
+        below 1 with target_update_interval=1.""")
 
     # --- Networks ----------------------------------------------------------------------
-    agent: str = "mlp"
-    """The Q-networks: 'mlp' (feed-forward on one observation, hidden_sizes;
-    the replay holds single transitions) or 'gru' (EPyMARL's recurrent
-    RNNAgent, use_rnn: Dense(rnn_hidden_dim, relu) -> GRU cell -> Dense;
-    the replay holds whole episodes, batch_size, buffer_size and
-    minimal_size still counted in transitions, so multiples of
-    episode_length: the defaults are 32 and 5,000 episodes of 25 steps; every
-    update unrolls the networks over the sampled episodes from zero hidden
-    states)."""
-    rnn_hidden_dim: int = 64
-    """agent='gru': the width of the first layer and of the GRU's hidden state
-    (EPyMARL's hidden_dim)."""
-    hidden_sizes: Tuple[int, ...] = (64, 64)
-    """Hidden layer widths (ReLU) of every Q-network (agent='mlp')."""
-    share_parameters: bool = True
-    """Agents of one team with the same observation and action sizes share one
-    Q-network, a one-hot of the agent's place among them appended to its
-    observation (EPyMARL's obs_agent_id); False gives every agent its own."""
+    agent: str = documented("mlp", """
+        The Q-networks: 'mlp' (feed-forward on one observation, hidden_sizes; the replay
+        holds single transitions) or 'gru' (EPyMARL's recurrent RNNAgent, use_rnn:
+        Dense(rnn_hidden_dim, relu) -> GRU cell -> Dense; the replay holds whole
+        episodes, batch_size, buffer_size and minimal_size still counted in transitions,
+        so multiples of episode_length: the defaults are 32 and 5,000 episodes of 25
+        steps; every update unrolls the networks over the sampled episodes from zero
+        hidden states).""")
+    rnn_hidden_dim: int = documented(64, """
+        agent='gru': the width of the first layer and of the GRU's hidden state
+        (EPyMARL's hidden_dim).""")
+    hidden_sizes: Tuple[int, ...] = documented((64, 64), """
+        Hidden layer widths (ReLU) of every Q-network (agent='mlp').""")
+    share_parameters: bool = documented(True, """
+        Agents of one team with the same observation and action sizes share one
+        Q-network, a one-hot of the agent's place among them appended to its observation
+        (EPyMARL's obs_agent_id); False gives every agent its own.""")
 
     # --- Exploration -------------------------------------------------------------------
-    epsilon_start: float = 1.0
-    """Epsilon-greedy: the probability of a uniformly random action at the first env step."""
-    epsilon_finish: float = 0.05
-    """Epsilon after the annealing (and evaluation acts greedily, with none)."""
-    epsilon_anneal_steps: int = 50_000
-    """Env steps over which epsilon falls linearly from epsilon_start to
-    epsilon_finish. Counted by the acting policy over every exploring step,
-    resumed runs included."""
+    epsilon_start: float = documented(1.0, """
+        Epsilon-greedy: the probability of a uniformly random action at the first env
+        step.""")
+    epsilon_finish: float = documented(0.05, """
+        Epsilon after the annealing (and evaluation acts greedily, with none).""")
+    epsilon_anneal_steps: int = documented(50_000, """
+        Env steps over which epsilon falls linearly from epsilon_start to
+        epsilon_finish. Counted by the acting policy over every exploring step, resumed
+        runs included.""")
 
     # --- Teams -------------------------------------------------------------------------
-    teams: str = "auto"
-    """Which agents form a team: 'one' (all), 'by_name' (agents whose names
-    differ only by their numbers: adversary_* against agent_*), or 'auto'
-    ('by_name' when some agent is an mpe2 adversary, adversary_*,
-    leadadversary_* or eve_*; else 'one'). VDN and QMIX train one mixer and
-    one TD error per team; with share_parameters the agents of one team with
-    the same sizes share a Q-network."""
+    teams: str = documented("auto", """
+        Which agents form a team: 'one' (all), 'by_name' (agents whose names differ only
+        by their numbers: adversary_* against agent_*), or 'auto' ('by_name' when some
+        agent is an mpe2 adversary, adversary_*, leadadversary_* or eve_*; else 'one').
+        VDN and QMIX train one mixer and one TD error per team; with share_parameters
+        the agents of one team with the same sizes share a Q-network.""")
 
     def __post_init__(self):
         if isinstance(self.hidden_sizes, (list, tuple)):

@@ -8,7 +8,7 @@ from typing import ClassVar, Dict, Tuple
 
 from tf_maddpg.algorithms.teams import TEAM_REWARDS
 from tf_maddpg.algorithms.value_based.config import ValueBasedConfig
-from tf_maddpg.config import check_choice
+from tf_maddpg.config import check_choice, documented
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,9 +24,9 @@ class VDNConfig(ValueBasedConfig):
     """The values each text field takes (the command line's choices)."""
 
     # --- The team reward ---------------------------------------------------------------
-    team_reward: str = "sum"
-    """A team's reward: the 'sum' of its members' rewards (EPyMARL's
-    reward_scalarisation default) or their 'mean' (the sum over the team's size)."""
+    team_reward: str = documented("sum", """
+        A team's reward: the 'sum' of its members' rewards (EPyMARL's
+        reward_scalarisation default) or their 'mean' (the sum over the team's size).""")
 
     def __post_init__(self):
         super().__post_init__()
