@@ -1,8 +1,9 @@
 """What the command line and sweep files share in reading a user's input: a YAML or
-JSON file read with one line for each way it can fail, the "did you mean" hint for a
-mistyped name, and the probe of a folder this process must write to. Each raises
-``InputError`` with one line; the command line and ``tf-maddpg sweep`` name where
-the input came from (``--config FILE``, a sweep file) in the same words."""
+JSON file read with one line for each way it can fail (``InputError``), the "did you
+mean" hint for a mistyped name, values shown as a user types them, and the probe of
+a folder this process must write to. The command line and ``tf-maddpg sweep`` name
+where the input came from (``--config FILE``, a sweep file); the rest of each
+message is the same words."""
 
 from __future__ import annotations
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import numbers
 import pkgutil
 from typing import Any, Dict, List, Mapping
+
+import numpy as np
 
 from tf_maddpg.envs.adapter import EnvAdapter
 from tf_maddpg.envs.mpe_direct import DirectParallelEnv
@@ -91,21 +94,23 @@ def check_scenario_options(scenario: str, values: Mapping[str, Any], where: str 
                              "its options: "
                              + ", ".join(f"{k}={show_value(v)}" for k, v in options.items()))
         default = options[key]
-        expected = (bool if isinstance(default, bool) else
-                    (int,) if isinstance(default, int) else
-                    (int, float) if isinstance(default, float) else None)
-        if expected is not None and (not isinstance(value, expected)
-                                     or (expected is not bool and isinstance(value, bool))):
-            kind = {bool: "true or false", (int,): "an integer"}.get(expected, "a number")
+        flag = isinstance(value, (bool, np.bool_))
+        kind, ok, convert = (
+            ("true or false", flag, bool) if isinstance(default, bool) else
+            ("an integer", isinstance(value, numbers.Integral) and not flag, int)
+            if isinstance(default, int) else
+            ("a number", isinstance(value, numbers.Real) and not flag, float)
+            if isinstance(default, float) else (None, True, None))
+        if not ok:
             raise ValueError(f"{given}{key}={value!r}: {name}'s {key} takes {kind} "
                              f"(default {show_value(default)})")
-        if expected == (int,) and value < 0:
+        if convert is int and value < 0:
             raise ValueError(f"{given}{key}={value}: {name}'s {key} is a count; give an "
                              f"integer >= 0 (default {show_value(default)})")
-        if isinstance(default, float) and not math.isfinite(value):
+        if convert is float and not math.isfinite(value):
             raise ValueError(f"{given}{key}={value}: give a finite number (default "
                              f"{show_value(default)})")
-        out[key] = float(value) if isinstance(default, float) else value
+        out[key] = convert(value) if convert else value
     return out
 
 
