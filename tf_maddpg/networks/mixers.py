@@ -1,5 +1,6 @@
 """The value-based family's mixers (``MIXERS``): VDN's sum, and QMIX's mixer: per-agent
-Q-values and the global state -> the team's Q-value, monotonic in every agent's Q-value (Rashid et al. 2018, https://arxiv.org/abs/1803.11485).
+Q-values and the global state -> the team's Q-value, monotonic in every agent's
+Q-value (Rashid et al. 2018, https://arxiv.org/abs/1803.11485).
 
 As in PyMARL's ``QMixer`` (and EPyMARL's), with two-layer hypernetworks::
 
@@ -111,12 +112,16 @@ class Mixing(NamedTuple):
     state_dim]] -> Q_tot [B]``, a team's mixer network; None: the sum of the Q-values."""
 
 
+def qmix_mixer_of(num_agents: int, state_dim: int, config, name: str) -> keras.Model:
+    """``make_qmix_mixer`` with a QMIX config's sizes (``MIXERS['qmix'].make``)."""
+    return make_qmix_mixer(num_agents, state_dim, config.mixing_embed_dim,
+                           config.hypernet_hidden, name, layer_norm=config.state_layer_norm)
+
+
 MIXERS: Dict[str, Mixing] = {
     "none": Mixing(per_team=False),
     "sum": Mixing(per_team=True),
-    "qmix": Mixing(per_team=True, make=lambda num_agents, state_dim, config, name: make_qmix_mixer(
-        num_agents, state_dim, config.mixing_embed_dim, config.hypernet_hidden, name,
-        layer_norm=config.state_layer_norm)),
+    "qmix": Mixing(per_team=True, make=qmix_mixer_of),
 }
 """A value-based config's ``mixer`` -> its ``Mixing``: IQL ('none', each agent alone), VDN
 ('sum') and QMIX ('qmix', its monotonic mixer). A new mixer is a line here and a
