@@ -16,6 +16,11 @@ from typing import ClassVar, Dict, Optional, Tuple
 
 ENV_BACKENDS = ("auto", "batched", "mpe2")
 
+FIELD_ALIASES = {"episodes": "num_episodes"}
+"""Shorter names of config fields, taken wherever a user names a field: the command
+line (``--episodes``, which its help shows first), a ``--config`` file and a sweep
+file."""
+
 RESUMABLE_FIELDS = ("num_episodes", "env_workers")
 """The fields a resumed run may change: neither changes what the run computes."""
 

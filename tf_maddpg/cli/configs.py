@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict
 from tf_maddpg.cli.errors import BadInput
-from tf_maddpg.cli.messages import ALL_FIELDS, FLAG_ALIASES, cli_words, flag_of, reason_of
-from tf_maddpg.config import ConfigError, RunConfig
+from tf_maddpg.cli.messages import ALL_FIELDS, cli_words, flag_of, reason_of
+from tf_maddpg.config import ConfigError, FIELD_ALIASES, RunConfig
 from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json, show_value
 
 
@@ -89,11 +89,10 @@ def _read_config_file(path: str) -> dict:
         raise BadInput(f"--config {path} must hold a mapping of config fields, "
                        f"not a {type(data).__name__}")
     known = set(ALL_FIELDS) | {"algo"}
-    aliases = {flag[2:].replace("-", "_"): field for field, flags in FLAG_ALIASES.items()
-               for flag in flags}  # episodes: as on the command line and in sweep files
     values = {}
     for key, value in data.items():
-        name = aliases.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
+        name = str(key).replace("-", "_")
+        name = FIELD_ALIASES.get(name, name)  # episodes: as on the command line
         if name in values:
             raise BadInput(f"--config {path} gives {name} twice ({key!r} and another name "
                            "for it); keep one")

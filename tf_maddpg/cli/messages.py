@@ -7,10 +7,12 @@ import dataclasses
 import re
 
 from tf_maddpg.algorithms.registry import ALGORITHMS
+from tf_maddpg.config import FIELD_ALIASES
 from tf_maddpg.inputs import show_value
 
-FLAG_ALIASES = {"num_episodes": ["--episodes"]}
-"""Config fields whose option is not their name with dashes (the first is shown)."""
+FLAG_ALIASES = {field: ["--" + alias.replace("_", "-")]
+                for alias, field in FIELD_ALIASES.items()}
+"""Config fields whose option is not their name with dashes (``FIELD_ALIASES``)."""
 ALL_FIELDS = {f.name for a in ALGORITHMS.values() for f in dataclasses.fields(a.config_class)}
 """Every field of every algorithm's config: the options of ``train``."""
 

@@ -33,7 +33,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict, field_names
-from tf_maddpg.config import MAX_SEED
+from tf_maddpg.config import FIELD_ALIASES, MAX_SEED
 from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json
 
 SPACES = {
@@ -45,9 +45,6 @@ SPACES = {
 }
 """The value forms of an option besides a plain value: ``{kind: arguments}``."""
 SAMPLED = ("choice", "uniform", "loguniform", "randint")
-
-ALIASES = {"episodes": "num_episodes"}
-"""Option names a sweep file may use for config fields (as the command line does)."""
 
 METRICS = "mean_return (the mean over agents), return/<agent> or group/<group>"
 """What an early-stopping scheduler may watch: keys of what each trial reports."""
@@ -398,7 +395,7 @@ def _options(raw, where: str, spaces: bool) -> Dict[str, object]:
     every = {n for a in ALGORITHMS.values() for n in field_names(a.config_class)}
     out: Dict[str, object] = {}
     for key, value in raw.items():
-        name = ALIASES.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
+        name = FIELD_ALIASES.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
         if name in ("seed", "algo"):
             raise SpecError(f"{where}: {key} is not an option here; give "
                             + ("seeds: [...]" if name == "seed" else "algorithms: [...]"))
@@ -410,7 +407,7 @@ def _options(raw, where: str, spaces: bool) -> Dict[str, object]:
             continue
         if name not in every:
             raise SpecError(f"{where}: unknown option {key!r}"
-                            f"{did_you_mean(name, sorted(every | set(ALIASES)))}"
+                            f"{did_you_mean(name, sorted(every | set(FIELD_ALIASES)))}"
                             + "; the options are train's config fields (tf-maddpg train "
                               "--help)")
         if name in out:

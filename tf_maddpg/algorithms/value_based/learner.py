@@ -108,6 +108,7 @@ class QLearner:
       q_networks, target_q_networks: one Keras model per group:
         [B, obs_dim (+ group size when shared)] -> [B, num_actions].
       actors: one Keras model per agent, its observation -> its Q-values.
+      mixing: how the config's mixer combines Q-values (``networks/mixers.MIXERS``).
       mixers, target_mixers: each team's mixer network (QMIX's; ``networks/mixers.MIXERS``);
         none for IQL and VDN (the sum).
       optimizers: one Adam per ``Unit`` (``units``).
@@ -132,8 +133,8 @@ class QLearner:
         n = len(self.specs)
         self.teams = teams_of([s.name for s in self.specs], config.teams)
         self.groups = parameter_groups(self.specs, self.teams, config.share_parameters)
-        mixing = MIXERS[config.mixer]
-        self.mixed = self.teams if mixing.per_team else tuple((i,) for i in range(n))
+        self.mixing = MIXERS[config.mixer]
+        self.mixed = self.teams if self.mixing.per_team else tuple((i,) for i in range(n))
         self._mixed_of = {i: k for k, members in enumerate(self.mixed) for i in members}
 
         self.q_networks, self.target_q_networks = [], []
@@ -148,12 +149,12 @@ class QLearner:
                                   self.make_network(spec, 0, f"q_{self.specs[i].name}"))
         self.layout = TransitionLayout(self.specs)
         self.mixers, self.target_mixers = [], []
-        if mixing.make:
+        if self.mixing.make:
             for members in self.mixed:
                 label = "-".join(self.specs[i].name for i in members)
                 for kind, models in (("mixer", self.mixers), ("target_mixer", self.target_mixers)):
-                    models.append(mixing.make(len(members), self.layout.obs_width, config,
-                                              f"{kind}_{label}"))
+                    models.append(self.mixing.make(len(members), self.layout.obs_width,
+                                                   config, f"{kind}_{label}"))
         for online, target in zip(self.q_networks + self.mixers,
                                   self.target_q_networks + self.target_mixers):
             target.set_weights(online.get_weights())
@@ -199,7 +200,7 @@ class QLearner:
 
     def _units(self) -> Tuple[Unit, ...]:
         """IQL: a unit per network (its agents' TD errors); VDN, QMIX: a unit per team."""
-        if not MIXERS[self.config.mixer].per_team:
+        if not self.mixing.per_team:
             return tuple(Unit((g,), tuple(self._mixed_of[i] for i in members))
                          for g, members in enumerate(self.groups))
         return tuple(Unit(tuple(g for g, members in enumerate(self.groups) if members[0] in team),
