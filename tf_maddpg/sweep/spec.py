@@ -49,7 +49,6 @@ SAMPLED = ("choice", "uniform", "loguniform", "randint")
 METRICS = "mean_return (the mean over agents), return/<agent> or group/<group>"
 """What an early-stopping scheduler may watch: keys of what each trial reports."""
 
-
 TOP_KEYS = ("scenarios", "algorithms", "seeds", "options", "num_samples", "search_seed",
             "scheduler")
 SCENARIO_KEYS = ("scenario", "name", "env_args", "options")
