@@ -246,6 +246,15 @@ def test_the_engine_without_ray_resumes_a_sweep_the_same(unbroken, tmp_path):
     ({"options": {"batch_size": {"uniform": [16, 64]}}}, "batch_size is an integer; use "
                                                          "{randint"),
     ({"num_samples": 2}, "num_samples: 2 repeats trials with the same values"),
+    # A value every trial holding it would fail on, in train's words (--gamma 2.0 is ...).
+    ({"options": {**TINY, "gamma": [0.9, 2.0]}},
+     "options: gamma: 2.0 is invalid: expected a finite float in [0, 1]."),
+    ({"algorithms": ["maddpg", {"algo": "matd3", "options": {"tau": 0}}]},
+     "the options of algorithm matd3: tau: 0 is invalid: expected a finite float in (0, 1]."),
+    ({"options": {**TINY, "gamma": {"uniform": [0.5, 2.0]}}},
+     "options: gamma: {uniform: [0.5, 2.0]} (its high end) is invalid"),
+    ({"options": {**TINY, "batch_size": [128]}},
+     "options: minimal_size: 64 is invalid: expected an integer between batch_size (128)"),
     ({"scheduler": {"asha": {"metric": "return/nobody"}}}, "metric return/nobody is not "
                                                            "reported by scenario"),
 ])
@@ -268,6 +277,9 @@ def test_the_spec_reads_back_what_it_writes_and_grids_every_value():
     folders = [spec.folder(t) for t in spec.grid()]
     assert len(folders) == len(set(folders)) == 2 * 2 * 2 * 2
     assert "simple_spread_v3/matd3-hidden_sizes16x16-gamma0.95/seed1" in folders
+    one = parse_spec({**GRID, "options": {**TINY, "gamma": [0.9]}})  # a grid of one value
+    assert {one.config_values(t)["gamma"] for t in one.grid()} == {0.9}
+    assert one.varying == [] and one.folder(one.grid()[0]) == "simple_spread_v3/maddpg/seed0"
     with pytest.raises(SpecError, match="grids and search spaces go in the sweep's top-level"):
         parse_spec({**GRID, "algorithms": [{"algo": "maddpg", "options": {"tau": [0.1, 0.2]}}]})
 

@@ -14,9 +14,12 @@ spaces that Ray Tune samples (docs/sweeps.md has the whole format):
 ``read_spec`` checks everything that can be checked without running
 anything (keys, scenario, algorithm and option names, the form of each
 value) and raises ``SpecError`` with one line that says what to change. A
-value that a config refuses (``gamma: 2.0``) is found per trial: ``check_grid``
-names such trials up front, and the sweep reports them as failed while the
-others run.
+value that a config refuses is refused too, in the command line's words
+(``options: gamma: 2.0 is invalid: expected a finite float in [0, 1].``), when
+every trial that holds it would fail on it. A combination that only some
+trials make (``batch_size: [32, 128]`` beside ``minimal_size: 64``) is not the
+file's mistake: ``check_grid`` names those trials up front, and the sweep
+reports them as failed while the others run.
 
 Each trial is one run folder, ``DIR/<scenario>/<algorithm>[-<options>]/seed<S>``
 (``Trial.folder``): the options in the name are those the sweep varies.
@@ -33,8 +36,8 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tf_maddpg.algorithms.registry import ALGORITHMS, config_from_dict, field_names
-from tf_maddpg.config import FIELD_ALIASES, MAX_SEED
-from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json
+from tf_maddpg.config import FIELD_ALIASES, MAX_SEED, ConfigError
+from tf_maddpg.inputs import InputError, did_you_mean, read_yaml_or_json, show_value
 
 SPACES = {
     "grid": "every value, one trial each (as a plain list)",
@@ -168,7 +171,8 @@ class SweepSpec:
         """The trial's config fields: the sweep's options, then its scenario's, then its
         algorithm's, then the values chosen for it; ``algo`` and ``seed``."""
         scenario, algorithm = self.scenario_of(trial), self.algorithm_of(trial)
-        values = {k: v for k, v in self.options.items() if not isinstance(v, Space)}
+        values = {k: v.args[0] if isinstance(v, Space) else v for k, v in self.options.items()
+                  if not isinstance(v, Space) or v.kind == "grid" and len(v.args) == 1}
         values.update(scenario.options)
         values.update(algorithm.options)
         values.update(dict(trial.chosen))
@@ -321,6 +325,7 @@ def parse_spec(data) -> SweepSpec:
         if twice:
             raise SpecError(f"two trials would share the run folder {twice[0]}; give grid "
                             "values that differ when written out")
+    _check_values(spec)
     return spec
 
 
@@ -336,6 +341,68 @@ def check_grid(spec: SweepSpec) -> List[Tuple[Trial, str]]:
         except (ValueError, TypeError) as error:
             bad.append((trial, str(error)))
     return bad
+
+
+def _check_values(spec: SweepSpec) -> None:
+    """Raises the ``SpecError`` of a value that every trial holding it would fail on.
+
+    Each scenario and algorithm pair is tried with every combination of the varied
+    values (a search space by its two ends). A ``ConfigError`` refuses the value of
+    its field when no trial with that value passes: a fixed value is held by every
+    trial, a varied one by the trials that chose it."""
+    varying = spec.varying
+    axes = [_probes(spec.options[k]) for k in varying]
+    for cell in spec.cells():
+        trials = [dataclasses.replace(cell, chosen=tuple(zip(varying, values)))
+                  for values in itertools.product(*axes)]
+        errors = []
+        for trial in trials:
+            try:
+                config_from_dict(spec.config_values(trial))
+                errors.append(None)
+            except ConfigError as error:
+                errors.append(error)
+            except (ValueError, TypeError):
+                errors.append(None)  # not one field's value: check_grid names the trials
+        for trial, error in zip(trials, errors):
+            if error is None:
+                continue
+            chosen = dict(trial.chosen)
+            holding = [e for t, e in zip(trials, errors) if error.field not in chosen
+                       or dict(t.chosen)[error.field] == chosen[error.field]]
+            if all(e is not None and e.field == error.field for e in holding):
+                raise SpecError(f"{_source(spec, trial, error.field, error.value)} is "
+                                f"invalid: {error.reason}")
+
+
+def _probes(space: Space) -> tuple:
+    """The values a check tries for a grid axis or search space: every listed value; a
+    range's two ends (the high end of a half-open range just inside it)."""
+    if space.kind in ("grid", "choice"):
+        return space.args
+    low, high = space.args
+    return (low, high - 1) if space.kind == "randint" else (low, math.nextafter(high, low))
+
+
+def _source(spec: SweepSpec, trial: Trial, name: str, value) -> str:
+    """Where a trial's value of ``name`` comes from, as the file gives it:
+    ``options: gamma: 2.0``, ``the options of algorithm m: tau: 2``, ``minimal_size:
+    64 (the default)``."""
+    algorithm, scenario = spec.algorithm_of(trial), spec.scenario_of(trial)
+    space = spec.options.get(name)
+    if isinstance(space, Space) and space.kind in ("uniform", "loguniform", "randint"):
+        low, high = space.args
+        end = "low" if value == low else "high"
+        return f"options: {name}: {{{space.kind}: [{low}, {high}]}} (its {end} end)"
+    for options, where in ((algorithm.options, f"the options of algorithm {algorithm.name}: "),
+                           (scenario.options, f"the options of scenario {scenario.name}: "),
+                           (spec.options, "options: ")):
+        if name in options:
+            return f"{where}{name}: {show_value(value)}"
+    preset = spec.config_values(trial).get("preset")
+    if preset is not None and name in ALGORITHMS[algorithm.algo].config_class.presets[preset]:
+        return f"{name}: {show_value(value)} (preset {preset}'s, algo {algorithm.algo})"
+    return f"{name}: {show_value(value)} (algo {algorithm.algo}'s default)"
 
 
 # --- The parts of a file ----------------------------------------------------------------
