@@ -43,7 +43,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     """A Markdown table of already formatted cells; columns of numbers are right-aligned."""
     def numeric(cell: str) -> bool:
         try:
-            float(cell.split("-")[0])
+            float(cell.replace(",", "").rstrip("%").split("-")[0] or "x")
         except ValueError:
             return False
         return True

@@ -170,17 +170,71 @@ def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
             "returns": np.zeros((rows_count, n)), "old_values": np.zeros((rows_count, n)),
             "mask": np.ones((rows_count, n)), "factor": np.ones((rows_count, n))}
     rows = {k: v.astype(np.float32) for k, v in rows.items()}
-    rows["obs"][:, 0] = np.arange(rows_count)  # each row's index, to find it again
-    seen = []
-    step = learner._step
-    learner._step = lambda batch: seen.append(batch.obs[:, 0].astype(int)) or step(batch)
+    plans = []  # what train's one compiled call runs: the minibatches of every epoch
+    plan = learner.minibatch_plan
+    learner.minibatch_plan = lambda count: plans.append(plan(count)) or plans[-1]
     learner.train(rows)
-    assert len(seen) == 4  # epochs x minibatches
+    index, valid = plans[0]
+    seen = [index[s][valid[s] > 0] for s in range(len(index))]
+    assert len(plans) == 1 and len(seen) == 4  # epochs x minibatches
     epochs = [np.concatenate(seen[:2]), np.concatenate(seen[2:])]
     for order in epochs:
         assert sorted(order) == list(range(rows_count))
         assert list(order) != list(range(rows_count))
     assert list(epochs[0]) != list(epochs[1])
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile):
+    """train runs every epoch and minibatch in one compiled call (XLA with
+    jit_compile): the weights and losses it ends with are those of ``_step`` called
+    on each minibatch of its plan in turn, here 41 rows in minibatches of 21 and 20
+    (the shorter one padded inside the call)."""
+    import keras
+
+    from tf_maddpg.envs.specs import AgentSpec
+
+    specs = (AgentSpec("agent_0", 3, 3, True), AgentSpec("agent_1", 3, 3, True))
+    config = MAPPOConfig(**{**TINY, "jit_compile": jit_compile})
+
+    def build():
+        keras.utils.set_random_seed(3)
+        return PPOLearner(specs, config)
+
+    fused, stepped = build(), build()
+    rng = np.random.default_rng(1)
+    count, n = 41, len(specs)
+    obs = rng.normal(size=(count, fused.obs_width)).astype(np.float32)
+    actions = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=(count, n))].reshape(count, -1)
+    rows = {"obs": obs, "actions": actions,
+            "old_log_probs": fused._log_probs(obs, actions).numpy() + 0.05,
+            "advantages": rng.normal(size=(count, n)), "returns": rng.normal(size=(count, n)),
+            "old_values": rng.normal(size=(count, n)) * 0.1,
+            "mask": (rng.random((count, n)) < 0.8).astype(np.float64),
+            "factor": np.ones((count, n))}
+    rows = {k: np.asarray(v, np.float32) for k, v in rows.items()}
+    rows["mask"][0] = 1.0  # the row that pads a short minibatch: alive, so padding would count
+    plans = []
+    plan = fused.minibatch_plan
+    fused.minibatch_plan = lambda rows_count: plans.append(plan(rows_count)) or plans[-1]
+    losses = fused.train(rows)
+    index, valid = plans[0]
+    assert index.shape == (4, 21) and valid.sum() == 2 * count
+    from tf_maddpg.algorithms.ppo.learner import MiniBatch
+
+    sums = {}
+    for s in range(len(index)):
+        batch = MiniBatch(**{k: v[index[s][valid[s] > 0]] for k, v in rows.items()})
+        for k, v in stepped._step(batch).items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+    for k, v in sums.items():
+        assert losses[k] == pytest.approx(v / len(index), abs=1e-5), k
+    for a, b in zip(fused.actors + fused.critics, stepped.actors + stepped.critics):
+        for x, y in zip(a.trainable_variables, b.trainable_variables):
+            np.testing.assert_allclose(x.numpy(), y.numpy(), atol=1e-5, err_msg=x.path)
+    for c in range(len(fused.critic_groups)):
+        np.testing.assert_allclose([float(x) for x in fused.value_norm.stats(c)],
+                                   [float(x) for x in stepped.value_norm.stats(c)], rtol=1e-6)
 
 
 def test_happo_refuses_shared_parameters():

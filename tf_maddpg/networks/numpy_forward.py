@@ -186,3 +186,97 @@ class NumpyActors:
             if layer["relu"]:
                 np.maximum(x, 0.0, out=x)
         return x
+
+
+class NumpyModel:
+    """One Keras model's forward pass in NumPy, layer by layer, on a copy of its weights.
+
+    For the on-policy actors (``tf_maddpg.networks.stochastic``): agent-id
+    appending, LayerNorm, Dense (ReLU, tanh or linear) and Identity layers, up to
+    ``stop`` (a layer name: its input is the output; e.g. ``"gaussian"``, whose
+    input is the Gaussian's unclipped mean). ``sync`` refreshes the copy after
+    the weights change.
+
+    Raises:
+      ValueError: the model has a layer without a NumPy forward pass (the message
+        names it).
+    """
+
+    def __init__(self, model: keras.Model, stop: str = None):
+        from tf_maddpg.networks.stochastic import AppendAgentId
+
+        self.model = model
+        self._steps = []
+        variables = []
+        for layer in model.layers:
+            if layer.name == stop:
+                break
+            if isinstance(layer, keras.layers.InputLayer | keras.layers.Identity):
+                continue
+            if isinstance(layer, AppendAgentId):
+                self._steps.append(("id", (layer.index, layer.count)))
+            elif isinstance(layer, keras.layers.LayerNormalization) and _last_axis(layer):
+                self._steps.append(("norm", (layer.epsilon, layer.center, layer.scale)))
+                variables += [v for v in (layer.gamma, layer.beta) if v is not None]
+            elif isinstance(layer, keras.layers.Dense) and layer.activation in _ACTIVATIONS:
+                self._steps.append(("dense", (_ACTIVATIONS[layer.activation], layer.use_bias)))
+                variables += [layer.kernel] + ([layer.bias] if layer.use_bias else [])
+            else:
+                raise ValueError(f"model {model.name!r}: layer {layer.name!r} "
+                                 f"({type(layer).__name__}) has no NumPy forward pass")
+        self.variables = variables
+        """The weights it computes with, in order (models that share them can share one
+        ``NumpyModel``: see ``agent_ids``)."""
+        self._weights = []
+        self.sync()
+
+    def sync(self) -> None:
+        """Copies the model's current weights."""
+        self._weights = [v.numpy() for v in self.variables]
+
+    def __call__(self, x: np.ndarray, agent_ids: np.ndarray = None) -> np.ndarray:
+        """[B, input] float32 -> [B, output] float32. ``agent_ids``: each row's position
+        in the group of agents sharing these weights (rows of several agents stacked;
+        default: this model's own)."""
+        weights = iter(self._weights)
+        for kind, arg in self._steps:
+            if kind == "id":
+                index, count = arg
+                one_hot = np.zeros((x.shape[0], count), np.float32)
+                one_hot[np.arange(x.shape[0]), index if agent_ids is None else agent_ids] = 1.0
+                x = np.concatenate([x, one_hot], axis=-1)
+            elif kind == "norm":
+                epsilon, center, scale = arg
+                mean = x.mean(axis=-1, keepdims=True)
+                centred = x - mean
+                x = centred / np.sqrt(np.square(centred).mean(axis=-1, keepdims=True)
+                                      + np.float32(epsilon))
+                if scale:
+                    x = x * next(weights)
+                if center:
+                    x = x + next(weights)
+            else:
+                activation, use_bias = arg
+                x = x @ next(weights)
+                if use_bias:
+                    x += next(weights)
+                activation(x)
+        return x
+
+
+def _last_axis(layer) -> bool:
+    axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    return list(axis) in ([-1], [len(layer.input.shape) - 1])
+
+
+def _relu(x):
+    np.maximum(x, 0.0, out=x)
+
+
+def _tanh(x):
+    np.tanh(x, out=x)
+
+
+_ACTIVATIONS = {keras.activations.relu: _relu, keras.activations.tanh: _tanh,
+                keras.activations.linear: lambda x: None}
+"""Dense activations with a NumPy form (applied in place)."""

@@ -31,9 +31,9 @@ class HAPPOLearner(PPOLearner):
 
     def __init__(self, specs, config):
         super().__init__(specs, config)
-        self._critic_step = self.compile_step(critics=True, actor_groups=())
-        self._actor_steps = [self.compile_step(critics=False, actor_groups=(g,))
-                             for g in range(len(self.groups))]
+        self._critic_epochs = self.compile_epochs(critics=True, actor_groups=())
+        self._actor_epochs = [self.compile_epochs(critics=False, actor_groups=(g,))
+                              for g in range(len(self.groups))]
         self.last_order = None
         self.last_factors = None
 
@@ -44,27 +44,17 @@ class HAPPOLearner(PPOLearner):
     def train(self, rows: Dict[str, np.ndarray]) -> Dict[str, float]:
         """The critics' epochs, then each actor's epochs in a random order with the factor
         (the product of the new/old ratios of its team's agents updated before it)."""
-        sums: Dict[str, float] = {}
-        counts: Dict[str, int] = {}
-
-        def run(step):
-            for _ in range(self.config.epochs):
-                for index in self.minibatches(len(rows["mask"])):
-                    for k, v in step(MiniBatch(**{k: v[index] for k, v in rows.items()})).items():
-                        sums[k] = sums.get(k, 0.0) + float(v)
-                        counts[k] = counts.get(k, 0) + 1
-
-        run(self._critic_step)
+        losses = self.run_epochs(self._critic_epochs, rows)
         # The product runs within a team (HARL: one team); the per-agent variant's over all.
         scope = self.team_of if self.config.team_critic else [0] * len(self.specs)
         factors = {t: np.ones(len(rows["mask"]), np.float32) for t in set(scope)}
         self.last_order = self.agent_order()
         for i in self.last_order:
             rows["factor"][:, i] = factors[scope[i]]
-            run(self._actor_steps[self.group_of[i]])
+            losses.update(self.run_epochs(self._actor_epochs[self.group_of[i]], rows))
             new_log_probs = self._log_probs(rows["obs"], rows["actions"]).numpy()
             ratio = np.exp(new_log_probs[:, i] - rows["old_log_probs"][:, i])
             factors[scope[i]] = factors[scope[i]] * np.where(
                 rows["mask"][:, i] > 0, ratio, 1.0).astype(np.float32)
         self.last_factors = rows["factor"].copy()
-        return {k: sums[k] / counts[k] for k in sums}
+        return losses

@@ -66,7 +66,8 @@ class PPOConfig(RunConfig):
         "value_norm_update": VALUE_NORM_UPDATES}
     """The values each text field takes (the command line's choices)."""
     saved_defaults: ClassVar[Dict[str, object]] = {
-        "hidden_norm": False, "team_reward": "own", "value_norm_update": "rollout"}
+        "hidden_norm": False, "team_reward": "own", "value_norm_update": "rollout",
+        "jit_compile": False}
     """What runs saved before these fields existed were trained with."""
 
     # --- The run: the MAPPO repository's rollout ------------------------------------
@@ -152,6 +153,10 @@ class PPOConfig(RunConfig):
         action space (the log-std is learned, one per action dimension and actor).
         Actions are sampled unbounded and clipped to the bounds when they enter the
         environment; the log-probability is that of the unclipped sample.""")
+    jit_compile: bool = documented(True, """
+        Compile each update (every epoch and minibatch, one call) with XLA: about twice
+        as fast on the 2-core CPU of docs/benchmarks.md, the same losses to float32
+        rounding. False: TensorFlow's graph without XLA.""")
 
     def __post_init__(self):
         if isinstance(self.hidden_sizes, (list, tuple)):
@@ -172,7 +177,7 @@ class PPOConfig(RunConfig):
                 and all(is_int(h) and h >= 1 for h in self.hidden_sizes),
                 "hidden_sizes", "one or more integers >= 1")
         for name in ("value_norm", "advantage_norm", "input_norm", "hidden_norm",
-                     "share_parameters", "team_critic"):
+                     "share_parameters", "team_critic", "jit_compile"):
             check_bool(self, name)
         check_choice(self, "teams", TEAM_RULES)
         check_choice(self, "team_reward", LEARNING_REWARDS)

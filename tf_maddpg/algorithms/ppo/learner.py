@@ -164,7 +164,9 @@ class PPOLearner:
             tf.TensorSpec([None, width], tf.float32),
             tf.TensorSpec([None, self.action_width], tf.float32),
             *(tf.TensorSpec([None, len(self.specs)], tf.float32) for _ in range(6)))
-        self._step = self.compile_step(critics=True, actor_groups=range(len(self.groups)))
+        every_group = range(len(self.groups))
+        self._step = self.compile_step(critics=True, actor_groups=every_group)
+        self._epochs = self.compile_epochs(critics=True, actor_groups=every_group)
 
     def _adam(self, learning_rate: float, model: keras.Model) -> TorchAdam:
         optimizer = TorchAdam(learning_rate=learning_rate, epsilon=self.config.adam_epsilon)
@@ -219,8 +221,8 @@ class PPOLearner:
                          for i in range(len(self.specs))], -1)
 
     def evaluate(self, obs, next_obs, actions):
-        """(log-probs, values, next values), [B, N] each: what the rollout's GAE and
-        ratios start from."""
+        """(log-probs [B, N], values [B, N], next values [B', N] of ``next_obs``'s B'
+        rows): what the rollout's GAE and ratios start from."""
         return self.log_probs(obs, actions), self.values(obs), self.values(next_obs)
 
     def actor_terms(self, i: int, batch: MiniBatch):
@@ -315,7 +317,40 @@ class PPOLearner:
 
     def compile_step(self, critics: bool, actor_groups: Sequence[int]):
         """One compiled gradient step of the critics (if ``critics``) and of the actors
-        of ``actor_groups``; returns the per-agent losses before the step."""
+        of ``actor_groups`` on a ``MiniBatch``; returns the per-agent losses before the
+        step."""
+        return tf.function(self._step_function(critics, actor_groups),
+                           input_signature=[self.minibatch_signature], autograph=False)
+
+    def compile_epochs(self, critics: bool, actor_groups: Sequence[int]):
+        """Every minibatch step of an update in one compiled call (XLA with
+        ``jit_compile``): ``epochs(rows, index, valid)`` takes every row of the update
+        (a ``MiniBatch``) and the plan of ``minibatch_plan``, runs the step of
+        ``compile_step`` on each minibatch in turn (a ``tf.while_loop``) and returns
+        each per-agent loss summed over the steps, as float64."""
+        step = self._step_function(critics, actor_groups)
+        names = [s.name for s in self.specs]
+        keys = [f"loss/actor/{names[i]}" for g in actor_groups for i in self.groups[g].members]
+        keys += [f"loss/critic/{n}" for n in names] if critics else []
+
+        def epochs(rows: MiniBatch, index, valid):
+            def body(s, sums):
+                batch = MiniBatch(*(tf.gather(x, index[s]) for x in rows))
+                report = step(batch._replace(mask=batch.mask * valid[s][:, None]))
+                return s + 1, {k: sums[k] + tf.cast(report[k], tf.float64) for k in keys}
+
+            zeros = {k: tf.constant(0.0, tf.float64) for k in keys}
+            _, sums = tf.while_loop(lambda s, _: s < tf.shape(index)[0], body,
+                                    (tf.constant(0), zeros))
+            return sums
+
+        return tf.function(epochs, input_signature=[
+            self.minibatch_signature, tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32)], autograph=False,
+            jit_compile=self.config.jit_compile)
+
+    def _step_function(self, critics: bool, actor_groups: Sequence[int]):
+        """The Python function of one gradient step (what ``compile_step`` compiles)."""
         actor_groups = tuple(actor_groups)
         every_minibatch = self.config.value_norm_update == "minibatch"
 
@@ -333,7 +368,7 @@ class PPOLearner:
             del tape
             return report
 
-        return tf.function(step, input_signature=[self.minibatch_signature], autograph=False)
+        return step
 
     def _apply(self, tape, loss, model: keras.Model, optimizer) -> None:
         variables = model.trainable_variables
@@ -353,9 +388,15 @@ class PPOLearner:
         shape = rollout.valid("rewards").shape  # [T, E, N]
         flat = {k: rollout.valid(k).reshape(shape[0] * shape[1], -1)
                 for k in ("obs", "next_obs", "actions", "alive")}
-        log_probs, values, next_values = (
-            x.numpy().reshape(shape) for x in self._evaluate(flat["obs"], flat["next_obs"],
-                                                              flat["actions"]))
+        # Within a round, the state after step t is the state of step t + 1: only the last
+        # step's next states need the critics (a rollout stored otherwise gets them all).
+        obs, next_obs = rollout.valid("obs"), rollout.valid("next_obs")
+        chained = np.array_equal(next_obs[:-1], obs[1:])
+        log_probs, values, next_values = (x.numpy() for x in self._evaluate(
+            flat["obs"], next_obs[-1] if chained else flat["next_obs"], flat["actions"]))
+        log_probs, values = log_probs.reshape(shape), values.reshape(shape)
+        next_values = (np.concatenate([values[1:], next_values[None]]) if chained
+                       else next_values.reshape(shape))
         real_values, real_next = self._denormalize(values), self._denormalize(next_values)
         rewards = self.learning_rewards(rollout.valid("rewards"), rollout.valid("alive"))
         advantages, returns = gae(rewards, real_values, real_next,
@@ -419,22 +460,34 @@ class PPOLearner:
         order = np.argsort(self.generator.uniform([count]).numpy(), kind="stable")
         return np.array_split(order, min(self.config.num_minibatches, count))
 
+    def minibatch_plan(self, count: int):
+        """The minibatches of every epoch of one update, as ``compile_epochs`` takes them:
+        (index [steps, size] int32, valid [steps, size] float32). Each epoch is
+        ``minibatches(count)``; a minibatch one row shorter than the others is padded
+        with row 0 at ``valid`` 0, which its losses and statistics leave out."""
+        splits = [m for _ in range(self.config.epochs) for m in self.minibatches(count)]
+        size = max(len(m) for m in splits)
+        index = np.zeros((len(splits), size), np.int32)
+        valid = np.zeros((len(splits), size), np.float32)
+        for s, m in enumerate(splits):
+            index[s, :len(m)], valid[s, :len(m)] = m, 1.0
+        return index, valid
+
     def update_packed(self, rollout: Rollout) -> Dict[str, float]:
         """One PPO update of every agent from ``rollout``; returns the mean losses."""
         rows = self.prepare(rollout)
         return self.train(rows)
 
     def train(self, rows: Dict[str, np.ndarray]) -> Dict[str, float]:
-        """Step 3: epochs of minibatch steps of every actor and critic."""
-        totals: Dict[str, float] = {}
-        steps = 0
-        for _ in range(self.config.epochs):
-            for index in self.minibatches(len(rows["mask"])):
-                losses = self._step(MiniBatch(**{k: v[index] for k, v in rows.items()}))
-                for k, v in losses.items():
-                    totals[k] = totals.get(k, 0.0) + float(v)
-                steps += 1
-        return {k: v / steps for k, v in totals.items()}
+        """Step 3: epochs of minibatch steps of every actor and critic, in one call."""
+        return self.run_epochs(self._epochs, rows)
+
+    def run_epochs(self, epochs, rows: Dict[str, np.ndarray]) -> Dict[str, float]:
+        """Runs ``epochs`` (a ``compile_epochs`` function) on ``rows`` with a new
+        ``minibatch_plan``; returns the mean per-agent losses."""
+        index, valid = self.minibatch_plan(len(rows["mask"]))
+        sums = epochs(MiniBatch(**rows), index, valid)
+        return {k: float(v) / len(index) for k, v in sums.items()}
 
 
 def _index_of(groups: Sequence[Group], count: int) -> List[int]:

@@ -1,9 +1,12 @@
 """The on-policy family's acting: a categorical or Gaussian sample per agent.
 
-The actors' outputs for every agent and environment come from one compiled
-call (the actors may share layers and append agent ids, so they run in the
-graph); the sampling is NumPy, from ``StochasticPolicy.rng``, so a run is
-reproducible and a checkpoint keeps the generator's state.
+The actors' outputs for every agent and environment come from NumPy
+(``NumpyModel``: each actor's layers on a copy of its weights, which ``sync``
+refreshes after every update), or from one compiled call where an actor has a
+layer without a NumPy form: a compiled call costs about a millisecond
+whatever it computes, several times the NumPy forward pass of 128
+environments. The sampling is NumPy, from ``StochasticPolicy.rng``, so a run
+is reproducible and a checkpoint keeps the generator's state.
 
 Discrete agents sample their categorical distribution by the Gumbel-max
 trick (the argmax of logits + Gumbel noise is a sample of softmax(logits));
@@ -23,6 +26,7 @@ import tensorflow as tf
 from tf_maddpg.envs.specs import AgentSpec, column_slices
 from tf_maddpg.networks.distributions import gumbel_from_uniform
 from tf_maddpg.networks.mlp import actor_preactivation_model
+from tf_maddpg.networks.numpy_forward import NumpyModel
 from tf_maddpg.networks.stochastic import gaussian_head
 
 
@@ -31,31 +35,63 @@ class StochasticPolicy:
 
     Args:
       specs: one ``AgentSpec`` per agent.
-      actors: one actor per agent (``tf_maddpg.networks.stochastic``); the
-        policy reads their weights live, so ``sync`` has nothing to do.
+      actors: one actor per agent (``tf_maddpg.networks.stochastic``).
       rng: the sampling noise's generator, or an int seed for a new one.
+      backend: "numpy", "graph", or "auto" (NumPy when every actor has a NumPy
+        form, else the graph).
 
     Attributes:
       rng: the NumPy generator of the samples (checkpoints keep its state).
-      backend: "graph" (the actors run in one compiled call).
+      backend: "numpy" (acts with the weights of the last ``sync``) or "graph"
+        (one compiled call that reads the actors' weights live).
     """
 
-    backend = "graph"
+    restores_snapshot = True
+    """A checkpoint's restore calls ``restore``, which re-reads the restored actors."""
 
     def __init__(self, specs: Sequence[AgentSpec], actors: Sequence[keras.Model],
-                 rng=0):
+                 rng=0, backend: str = "auto"):
+        if backend not in ("auto", "numpy", "graph"):
+            raise ValueError(f"backend must be 'auto', 'numpy' or 'graph', got {backend!r}")
         self.specs = tuple(specs)
         self.actors = list(actors)
         self.rng = np.random.default_rng(rng)
         self._columns = column_slices([s.action_dim for s in self.specs])
+        self._obs_columns = column_slices([s.obs_dim for s in self.specs])
         self._means = [a if s.discrete else actor_preactivation_model(a, s)
                        for a, s in zip(self.actors, self.specs)]
         obs_width = sum(s.obs_dim for s in self.specs)
         self._outputs = tf.function(self._graph_outputs,
                                     input_signature=[tf.TensorSpec([None, obs_width], tf.float32)])
+        self._numpy = None
+        if backend != "graph":
+            try:
+                models = [NumpyModel(a, stop=None if s.discrete else "preactivation")
+                          for a, s in zip(self.actors, self.specs)]
+            except ValueError:
+                if backend == "numpy":
+                    raise
+            else:
+                # Agents whose actors share their weights run as one stack of rows.
+                groups = {}
+                for i, model in enumerate(models):
+                    groups.setdefault(tuple(id(v) for v in model.variables), []).append(i)
+                self._numpy = [(models[m[0]], m) for m in groups.values()]
+        self.backend = "numpy" if self._numpy is not None else "graph"
+        self._std = None
+        self.sync()
 
     def sync(self) -> None:
-        """Nothing to do: the graph reads the actors' weights live."""
+        """Re-reads the actors' weights (the NumPy backend acts with a copy; the graph
+        reads them live)."""
+        if self._numpy is None:
+            return
+        for model, _ in self._numpy:
+            model.sync()
+        self._std = np.concatenate([
+            np.ones(s.action_dim, np.float32) if s.discrete
+            else np.exp(gaussian_head(a).log_std.numpy()).astype(np.float32)
+            for a, s in zip(self.actors, self.specs)])
 
     def snapshot(self) -> np.ndarray:
         """The actors' weights as one vector (checkpoints keep it)."""
@@ -63,14 +99,34 @@ class StochasticPolicy:
                                for v in a.trainable_variables])
 
     def restore(self, weights: np.ndarray) -> None:
-        """Not available: the policy acts with its actors' weights (restore those)."""
-        raise ValueError("StochasticPolicy acts with its actors' weights; restore them instead")
+        """After a checkpoint's restore: acts with the restored actors' weights, which
+        the on-policy loop's behaviour policy always holds (it acts with the newest
+        weights: the update runs between rounds).
+
+        Raises:
+          ValueError: ``weights`` is not a snapshot of these actors.
+        """
+        if np.size(weights) != self.snapshot().size:
+            raise ValueError(f"{np.size(weights)} weights given, the actors have "
+                             f"{self.snapshot().size}")
+        self.sync()
 
     def outputs_packed(self, obs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Logits (Discrete) or unclipped means (Box), packed, and the std of every column
         (1 for Discrete columns)."""
-        outputs, std = self._outputs(np.asarray(obs, np.float32))
-        return outputs.numpy(), std.numpy()
+        obs = np.asarray(obs, np.float32)
+        if self._numpy is None:
+            outputs, std = self._outputs(obs)
+            return outputs.numpy(), std.numpy()
+        rows = obs.shape[0]
+        outputs = np.empty((rows, self._columns[-1].stop), np.float32)
+        for model, members in self._numpy:
+            stacked = np.concatenate([obs[:, self._obs_columns[i]] for i in members])
+            ids = np.repeat(np.arange(len(members)), rows)
+            out = model(stacked, ids if len(members) > 1 else None)
+            for k, i in enumerate(members):
+                outputs[:, self._columns[i]] = out[k * rows:(k + 1) * rows]
+        return outputs, np.broadcast_to(self._std, outputs.shape)
 
     def sample(self, obs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """A sampled action for every agent and row.
