@@ -11,6 +11,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import re
 import shlex
 import statistics
 import sys
@@ -41,12 +42,8 @@ def summary(values: Sequence[float]) -> tuple[float, float, float]:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown table of already formatted cells; columns of numbers are right-aligned."""
-    def numeric(cell: str) -> bool:
-        try:
-            float(cell.replace(",", "").rstrip("%").split("-")[0] or "x")
-        except ValueError:
-            return False
-        return True
+    def numeric(cell: str) -> bool:  # 1,234.5  -3.2  12.5%  1.2-3.4 (a range)
+        return re.fullmatch(r"-?[\d,]*\.?\d+%?(-[\d,]*\.?\d+%?)?", cell) is not None
 
     columns = list(zip(headers, *rows))
     right = [all(numeric(c) for c in col[1:]) and len(col) > 1 for col in columns]

@@ -15,8 +15,8 @@ and a quarter of it); the steady rate is the difference of env steps over the
 difference of seconds, so what does not grow with the steps (imports, XLA
 compiles, TensorFlow's tracing, building the networks) cancels, and is
 reported apart as the intercept. Ours keeps everything a user gets: the run
-folder, metrics, an evaluation of 10 greedy episodes and a checkpoint every
-``--eval-every`` env steps, the SavedModels at the end. The systems take turns
+folder, metrics, an evaluation of 10 greedy episodes every ``--eval-every`` env
+steps, a checkpoint every 400,000 (the defaults), the SavedModels at the end. The systems take turns
 once per repeat; the table gives medians and the ratio to JaxMARL's rate,
 measured in the same run.
 
@@ -70,7 +70,7 @@ def ours_command(algo: str, matched: bool, env_steps: int, eval_every: int, out:
     interval = max(ENVS, eval_every // STEPS // ENVS * ENVS)
     return ([sys.executable, "-m", "tf_maddpg", "train", "simple_spread_v3", "--algo", algo,
              "--episodes", str(episodes), "--eval-interval", str(interval),
-             "--checkpoint-interval", str(interval), "--eval-episodes", "10",
+             "--eval-episodes", "10",
              "--out", out, "--quiet"] + (MATCHED if matched else ["--num-envs", str(ENVS)]))
 
 
@@ -107,9 +107,9 @@ def main() -> None:
                         help="the Python that has jaxmarl installed (default: this one)")
     parser.add_argument("--env-steps", type=int, default=1_000_000,
                         help="the larger budget (default: 1,000,000); the smaller is a quarter")
-    parser.add_argument("--eval-every", type=int, default=32_000,
-                        help="env steps between our evaluations and checkpoints "
-                             "(default: 32,000)")
+    parser.add_argument("--eval-every", type=int, default=80_000,
+                        help="env steps between our evaluations (default: 80,000, the "
+                             "defaults' 3,200 episodes)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ours-defaults", action="store_true",
                         help="also time IPPO and MAPPO with tf_maddpg's own defaults")
