@@ -89,7 +89,7 @@ def profile(algo: str, rounds: int, eval_every: int, options: dict) -> dict:
     first = {}
     import tf_maddpg.training.session as session_module
 
-    rounds_seen = [0]
+    rounds_seen, last = [0], {}
     original_end = session_module.TrainingSession._end_round
 
     def end_round(self, count):
@@ -100,6 +100,8 @@ def profile(algo: str, rounds: int, eval_every: int, options: dict) -> dict:
             totals["_start"] = time.perf_counter()
         original_end(self, count)
         totals["_end"] = time.perf_counter()
+        last.clear()
+        last.update(totals)  # what the rounds took (the final checkpoint after them: not)
 
     session_module.TrainingSession._end_round = end_round
     try:
@@ -108,7 +110,8 @@ def profile(algo: str, rounds: int, eval_every: int, options: dict) -> dict:
             train(config, "simple_spread_v3", out_dir=f"{folder}/run", verbose=False)
     finally:
         session_module.TrainingSession._end_round = original_end
-    steady = totals.pop("_end") - totals.pop("_start")  # the last round's end: the
+    totals = collections.defaultdict(float, last)
+    steady = totals.pop("_end") - totals.pop("_start")  # to the last round's end: the
     # final checkpoint, plot and SavedModels after the loop are left out
     totals["update: log-probs and values"] -= totals["update: GAE and rewards"]
     out = {k: v / rounds for k, v in totals.items()}

@@ -283,3 +283,43 @@ def test_a_non_finite_reward_is_refused_with_the_agents_name():
                     rewards=np.array([[0.0, 0.0], [0.0, np.nan]]),
                     terminated=np.zeros((2, 2), bool), truncated=np.zeros((2, 2), bool),
                     alive=np.ones((2, 2), bool))
+
+
+@pytest.mark.parametrize("scenario,kwargs,algo", [
+    ("simple_spread_v3", {}, "mappo"),  # Discrete, one shared actor with agent ids
+    ("simple_speaker_listener_v4", {"continuous_actions": True}, "happo")])  # Box, own actors
+def test_the_numpy_policy_acts_as_the_keras_actors_and_takes_each_update(scenario, kwargs,
+                                                                          algo):
+    """Acting runs the actors' layers (agent ids, LayerNorms, Dense) in NumPy on a copy of
+    their weights: its outputs are the compiled actors' to float rounding, and after an
+    update the loop's policy acts with the new weights."""
+    from tf_maddpg.algorithms.ppo.policy import StochasticPolicy
+    from tf_maddpg.algorithms.registry import ALGORITHMS
+    from tf_maddpg.envs.batched_mpe.vec import BatchedVecEnv
+    from tf_maddpg.runs.checkpoint import Progress
+    from tf_maddpg.storage.rollout import Rollout
+    from tf_maddpg.training.updater import Updater
+
+    config = CLASSES[algo](**{**TINY, "num_envs": 4})
+    env = BatchedVecEnv(scenario, 4, 5, kwargs)
+    learner = ALGORITHMS[algo].make_learner(env.specs, config)
+    policy = StochasticPolicy(env.specs, learner.actors, rng=0)
+    graph = StochasticPolicy(env.specs, learner.actors, backend="graph")
+    assert policy.backend == "numpy"
+    rollout = Rollout(env.specs, 5, 4)
+    obs, alive = env.reset([0, 1, 2, 3])
+    first_obs = obs
+    for _ in range(5):
+        env_actions, actions = policy.sample(obs)
+        step = env.step(env_actions)
+        rollout.add(obs=obs, actions=actions, next_obs=step.obs, rewards=step.rewards,
+                    terminated=step.terminated, truncated=step.truncated, alive=alive)
+        obs, alive = step.obs, step.alive
+    before = policy.outputs_packed(first_obs)[0]
+    np.testing.assert_allclose(before, graph.outputs_packed(first_obs)[0], atol=1e-5)
+    Updater(learner, policy, Progress()).update(rollout)
+    after, std = policy.outputs_packed(first_obs)
+    want, want_std = graph.outputs_packed(first_obs)
+    assert np.abs(after - before).max() > 1e-4  # the update moved the actors...
+    np.testing.assert_allclose(after, want, atol=1e-5)  # ...and the policy acts with them
+    np.testing.assert_allclose(std, want_std, atol=1e-6)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tf_maddpg.envs.specs import column_slices
 from tf_maddpg.networks.distributions import squash_to_bounds
 from tf_maddpg.networks.mlp import ScaleToBounds
+from tf_maddpg.networks.stochastic import AppendAgentId
 
 
 def _dense_chain(actor: keras.Model):
@@ -193,9 +194,14 @@ class NumpyModel:
 
     For the on-policy actors (``tf_maddpg.networks.stochastic``): agent-id
     appending, LayerNorm, Dense (ReLU, tanh or linear) and Identity layers, up to
-    ``stop`` (a layer name: its input is the output; e.g. ``"gaussian"``, whose
-    input is the Gaussian's unclipped mean). ``sync`` refreshes the copy after
-    the weights change.
+    the layer named ``stop``, whose input is the output (``"preactivation"``: a
+    Box actor's unclipped Gaussian mean). ``sync`` refreshes the copy after the
+    weights change.
+
+    Attributes:
+      agent_index: the agent id the model appends (None: it appends none).
+      variables: the weights it computes with, in order (models that share them
+        can share one ``NumpyModel``: see ``__call__``'s ``agent_ids``).
 
     Raises:
       ValueError: the model has a layer without a NumPy forward pass (the message
@@ -203,9 +209,8 @@ class NumpyModel:
     """
 
     def __init__(self, model: keras.Model, stop: str = None):
-        from tf_maddpg.networks.stochastic import AppendAgentId
-
         self.model = model
+        self.agent_index = None
         self._steps = []
         variables = []
         for layer in model.layers:
@@ -215,6 +220,7 @@ class NumpyModel:
                 continue
             if isinstance(layer, AppendAgentId):
                 self._steps.append(("id", (layer.index, layer.count)))
+                self.agent_index = layer.index
             elif isinstance(layer, keras.layers.LayerNormalization) and _last_axis(layer):
                 self._steps.append(("norm", (layer.epsilon, layer.center, layer.scale)))
                 variables += [v for v in (layer.gamma, layer.beta) if v is not None]
@@ -225,8 +231,6 @@ class NumpyModel:
                 raise ValueError(f"model {model.name!r}: layer {layer.name!r} "
                                  f"({type(layer).__name__}) has no NumPy forward pass")
         self.variables = variables
-        """The weights it computes with, in order (models that share them can share one
-        ``NumpyModel``: see ``agent_ids``)."""
         self._weights = []
         self.sync()
 

@@ -18,7 +18,7 @@ from typing import Dict
 
 import numpy as np
 
-from tf_maddpg.algorithms.ppo.learner import MiniBatch, PPOLearner
+from tf_maddpg.algorithms.ppo.learner import PPOLearner
 
 
 class HAPPOLearner(PPOLearner):

@@ -11,8 +11,9 @@ One update learns from one rollout (``tf_maddpg.storage.rollout``):
    gets the team's sum), GAE (float64 NumPy) with the de-normalised values;
    advantages standardised per actor network (``advantage_norm``);
 3. ``epochs`` passes over the rollout's steps, shuffled and cut into
-   ``num_minibatches`` minibatches, one compiled gradient step each for every
-   actor and critic. Each step first moves the value normaliser's statistics
+   ``num_minibatches`` minibatches, one gradient step each for every actor and
+   critic; every step of the update runs in one compiled call
+   (``compile_epochs``, XLA with ``jit_compile``). Each step first moves the value normaliser's statistics
    with its minibatch's value targets and normalises them (``value_norm``,
    ``value_norm_update='minibatch'``, as the MAPPO repository and HARL; with
    'rollout' the statistics move once, in step 2). Then:

@@ -77,6 +77,7 @@ class StochasticPolicy:
                 for i, model in enumerate(models):
                     groups.setdefault(tuple(id(v) for v in model.variables), []).append(i)
                 self._numpy = [(models[m[0]], m) for m in groups.values()]
+                self._numpy_index = [m.agent_index for m in models]  # each agent's id
         self.backend = "numpy" if self._numpy is not None else "graph"
         self._std = None
         self.sync()
@@ -122,8 +123,10 @@ class StochasticPolicy:
         outputs = np.empty((rows, self._columns[-1].stop), np.float32)
         for model, members in self._numpy:
             stacked = np.concatenate([obs[:, self._obs_columns[i]] for i in members])
-            ids = np.repeat(np.arange(len(members)), rows)
-            out = model(stacked, ids if len(members) > 1 else None)
+            ids = None
+            if len(members) > 1 and model.agent_index is not None:
+                ids = np.repeat([self._numpy_index[i] for i in members], rows)
+            out = model(stacked, ids)
             for k, i in enumerate(members):
                 outputs[:, self._columns[i]] = out[k * rows:(k + 1) * rows]
         return outputs, np.broadcast_to(self._std, outputs.shape)
