@@ -172,7 +172,7 @@ def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
     rows = {k: v.astype(np.float32) for k, v in rows.items()}
     plans = []  # what train's one compiled call runs: the minibatches of every epoch
     plan = learner.minibatch_plan
-    learner.minibatch_plan = lambda count: plans.append(plan(count)) or plans[-1]
+    learner.minibatch_plan = lambda *a, **k: plans.append(plan(*a, **k)) or plans[-1]
     learner.train(rows)
     index, valid = plans[0]
     seen = [index[s][valid[s] > 0] for s in range(len(index))]
@@ -184,12 +184,13 @@ def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
     assert list(epochs[0]) != list(epochs[1])
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile):
+@pytest.mark.parametrize("jit_compile,count", [(False, 41), (True, 41), (True, 7)])
+def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile, count):
     """train runs every epoch and minibatch in one compiled call (XLA with
     jit_compile): the weights and losses it ends with are those of ``_step`` called
-    on each minibatch of its plan in turn, here 41 rows in minibatches of 21 and 20
-    (the shorter one padded inside the call)."""
+    on each minibatch of its plan in turn. 41 rows: minibatches of 21 and 20 (the
+    shorter one padded inside the call); 7 rows, fewer than a full round's 10:
+    padded to a full round's rows and minibatches of 5."""
     import keras
 
     from tf_maddpg.envs.specs import AgentSpec
@@ -203,7 +204,7 @@ def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compil
 
     fused, stepped = build(), build()
     rng = np.random.default_rng(1)
-    count, n = 41, len(specs)
+    n = len(specs)
     obs = rng.normal(size=(count, fused.obs_width)).astype(np.float32)
     actions = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=(count, n))].reshape(count, -1)
     rows = {"obs": obs, "actions": actions,
@@ -216,10 +217,10 @@ def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compil
     rows["mask"][0] = 1.0  # the row that pads a short minibatch: alive, so padding would count
     plans = []
     plan = fused.minibatch_plan
-    fused.minibatch_plan = lambda rows_count: plans.append(plan(rows_count)) or plans[-1]
+    fused.minibatch_plan = lambda *a, **k: plans.append(plan(*a, **k)) or plans[-1]
     losses = fused.train(rows)
     index, valid = plans[0]
-    assert index.shape == (4, 21) and valid.sum() == 2 * count
+    assert index.shape == (4, 21 if count == 41 else 5) and valid.sum() == 2 * count
     from tf_maddpg.algorithms.ppo.learner import MiniBatch
 
     sums = {}

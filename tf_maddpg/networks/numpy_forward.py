@@ -269,8 +269,10 @@ class NumpyModel:
 
 
 def _last_axis(layer) -> bool:
+    """A LayerNorm over the features of [rows, features] inputs (the only inputs this
+    module runs), in the usual form (no RMS scaling)."""
     axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
-    return list(axis) in ([-1], [len(layer.input.shape) - 1])
+    return list(axis) in ([-1], [1]) and not getattr(layer, "rms_scaling", False)
 
 
 def _relu(x):

@@ -461,13 +461,13 @@ class PPOLearner:
         order = np.argsort(self.generator.uniform([count]).numpy(), kind="stable")
         return np.array_split(order, min(self.config.num_minibatches, count))
 
-    def minibatch_plan(self, count: int):
+    def minibatch_plan(self, count: int, size: int = 0):
         """The minibatches of every epoch of one update, as ``compile_epochs`` takes them:
         (index [steps, size] int32, valid [steps, size] float32). Each epoch is
-        ``minibatches(count)``; a minibatch one row shorter than the others is padded
-        with row 0 at ``valid`` 0, which its losses and statistics leave out."""
+        ``minibatches(count)``; a minibatch shorter than ``size`` (at least the longest)
+        is padded with row 0 at ``valid`` 0, which its losses and statistics leave out."""
         splits = [m for _ in range(self.config.epochs) for m in self.minibatches(count)]
-        size = max(len(m) for m in splits)
+        size = max([size] + [len(m) for m in splits])
         index = np.zeros((len(splits), size), np.int32)
         valid = np.zeros((len(splits), size), np.float32)
         for s, m in enumerate(splits):
@@ -485,8 +485,19 @@ class PPOLearner:
 
     def run_epochs(self, epochs, rows: Dict[str, np.ndarray]) -> Dict[str, float]:
         """Runs ``epochs`` (a ``compile_epochs`` function) on ``rows`` with a new
-        ``minibatch_plan``; returns the mean per-agent losses."""
-        index, valid = self.minibatch_plan(len(rows["mask"]))
+        ``minibatch_plan``; returns the mean per-agent losses.
+
+        A rollout shorter than a full round (the last round before an evaluation
+        or the end, agents gone) is padded to a full round's rows and minibatches,
+        rows that no minibatch holds: every update has the same shapes, so XLA
+        compiles once per run."""
+        count = len(rows["mask"])
+        full = max(count, self.config.num_envs * self.config.episode_length)
+        minibatches = min(self.config.num_minibatches, full)
+        index, valid = self.minibatch_plan(count, size=-(-full // minibatches))
+        if full > count:
+            rows = {k: np.concatenate([v, np.zeros((full - count,) + v.shape[1:], v.dtype)])
+                    for k, v in rows.items()}
         sums = epochs(MiniBatch(**rows), index, valid)
         return {k: float(v) / len(index) for k, v in sums.items()}
 
