@@ -185,7 +185,8 @@ def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
 
 
 @pytest.mark.parametrize("jit_compile,count", [(False, 41), (True, 41), (True, 7)])
-def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile, count):
+def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile, count,
+                                                                      monkeypatch):
     """train runs every epoch and minibatch in one compiled call (XLA with
     jit_compile): the weights and losses it ends with are those of ``_step`` called
     on each minibatch of its plan in turn. 41 rows: minibatches of 21 and 20 (the
@@ -195,6 +196,9 @@ def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compil
 
     from tf_maddpg.envs.specs import AgentSpec
 
+    import tf_maddpg.algorithms.ppo.learner as learner_module
+
+    monkeypatch.setattr(learner_module, "XLA_MIN_ROWS", 0)  # XLA even for these few rows
     specs = (AgentSpec("agent_0", 3, 3, True), AgentSpec("agent_1", 3, 3, True))
     config = MAPPOConfig(**{**TINY, "jit_compile": jit_compile})
 

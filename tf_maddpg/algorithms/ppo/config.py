@@ -154,9 +154,11 @@ class PPOConfig(RunConfig):
         Actions are sampled unbounded and clipped to the bounds when they enter the
         environment; the log-probability is that of the unclipped sample.""")
     jit_compile: bool = documented(True, """
-        Compile each update (every epoch and minibatch, one call) with XLA: about twice
-        as fast on the 2-core CPU of docs/benchmarks.md, the same losses to float32
-        rounding. False: TensorFlow's graph without XLA.""")
+        Compile each update (every epoch and minibatch, one call) with XLA when a round
+        has 1,024 rows or more (num_envs x episode_length; smaller updates do not earn
+        back the seconds of the compile): about twice as fast on the 2-core CPU of
+        docs/benchmarks.md, the same losses to float32 rounding. False: TensorFlow's
+        graph without XLA.""")
 
     def __post_init__(self):
         if isinstance(self.hidden_sizes, (list, tuple)):

@@ -52,6 +52,11 @@ from tf_maddpg.storage.rollout import Rollout, gae
 
 LOG_2PI = math.log(2.0 * math.pi)
 
+XLA_MIN_ROWS = 1024
+"""``jit_compile`` compiles the update with XLA only when a full round has at least this
+many rows (``num_envs * episode_length``; the defaults' 3,200): the compile takes
+seconds, which a smaller update does not earn back."""
+
 
 class MiniBatch(NamedTuple):
     """The rows one gradient step learns from ([B, ...] each, float32)."""
@@ -325,7 +330,7 @@ class PPOLearner:
 
     def compile_epochs(self, critics: bool, actor_groups: Sequence[int]):
         """Every minibatch step of an update in one compiled call (XLA with
-        ``jit_compile``): ``epochs(rows, index, valid)`` takes every row of the update
+        ``jit_compile``, for rounds of ``XLA_MIN_ROWS`` rows or more): ``epochs(rows, index, valid)`` takes every row of the update
         (a ``MiniBatch``) and the plan of ``minibatch_plan``, runs the step of
         ``compile_step`` on each minibatch in turn (a ``tf.while_loop``) and returns
         each per-agent loss summed over the steps, as float64."""
@@ -345,10 +350,12 @@ class PPOLearner:
                                     (tf.constant(0), zeros))
             return sums
 
+        config = self.config
         return tf.function(epochs, input_signature=[
             self.minibatch_signature, tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None, None], tf.float32)], autograph=False,
-            jit_compile=self.config.jit_compile)
+            jit_compile=config.jit_compile
+            and config.num_envs * config.episode_length >= XLA_MIN_ROWS)
 
     def _step_function(self, critics: bool, actor_groups: Sequence[int]):
         """The Python function of one gradient step (what ``compile_step`` compiles)."""
