@@ -137,15 +137,18 @@ def main() -> None:
     from tf_maddpg.runtime import quiet_tensorflow
 
     quiet_tensorflow()
-    runs = [profile(args.algo, args.rounds, args.eval_every, args.options) for _ in range(args.repeats)]
+    runs = [profile(args.algo, args.rounds, args.eval_every, args.options)
+            for _ in range(args.repeats)]
     keys = [k for k in runs[0] if k not in ("whole round", "env steps/s", "first round")]
     keys.sort(key=lambda k: -statistics.median(r[k] for r in runs))
     whole = statistics.median(r["whole round"] for r in runs)
     rows = [[k, f"{statistics.median(r[k] for r in runs) * 1e3:.1f}",
              f"{100 * statistics.median(r[k] for r in runs) / whole:.1f}%"] for k in keys]
     rows.append(["whole round", f"{whole * 1e3:.1f}", "100%"])
-    print(f"{args.algo}, simple_spread_v3, its defaults{' with ' + json.dumps(args.options) if args.options else ''}; {args.rounds} rounds after the first, "
-          f"an evaluation and a checkpoint every {args.eval_every}; median of {args.repeats}")
+    changed = f" with {json.dumps(args.options)}" if args.options else ""
+    print(f"{args.algo}, simple_spread_v3, its defaults{changed}; {args.rounds} rounds after "
+          f"the first, an evaluation and a checkpoint every {args.eval_every}; median of "
+          f"{args.repeats}")
     print(_common.markdown_table(["piece", "ms per round", "share"], rows))
     rate = statistics.median(r["env steps/s"] for r in runs)
     first = statistics.median(r["first round"] for r in runs)

@@ -174,6 +174,11 @@ class PPOLearner:
         self._step = self.compile_step(critics=True, actor_groups=every_group)
         self._epochs = self.compile_epochs(critics=True, actor_groups=every_group)
 
+    @property
+    def round_rows(self) -> int:
+        """The rows of a full round: ``num_envs`` environments x ``episode_length`` steps."""
+        return self.config.num_envs * self.config.episode_length
+
     def _adam(self, learning_rate: float, model: keras.Model) -> TorchAdam:
         optimizer = TorchAdam(learning_rate=learning_rate, epsilon=self.config.adam_epsilon)
         optimizer.build(model.trainable_variables)
@@ -330,7 +335,8 @@ class PPOLearner:
 
     def compile_epochs(self, critics: bool, actor_groups: Sequence[int]):
         """Every minibatch step of an update in one compiled call (XLA with
-        ``jit_compile``, for rounds of ``XLA_MIN_ROWS`` rows or more): ``epochs(rows, index, valid)`` takes every row of the update
+        ``jit_compile``, for rounds of ``XLA_MIN_ROWS`` rows or more):
+        ``epochs(rows, index, valid)`` takes every row of the update
         (a ``MiniBatch``) and the plan of ``minibatch_plan``, runs the step of
         ``compile_step`` on each minibatch in turn (a ``tf.while_loop``) and returns
         each per-agent loss summed over the steps, as float64."""
@@ -350,12 +356,10 @@ class PPOLearner:
                                     (tf.constant(0), zeros))
             return sums
 
-        config = self.config
         return tf.function(epochs, input_signature=[
             self.minibatch_signature, tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None, None], tf.float32)], autograph=False,
-            jit_compile=config.jit_compile
-            and config.num_envs * config.episode_length >= XLA_MIN_ROWS)
+            jit_compile=self.config.jit_compile and self.round_rows >= XLA_MIN_ROWS)
 
     def _step_function(self, critics: bool, actor_groups: Sequence[int]):
         """The Python function of one gradient step (what ``compile_step`` compiles)."""
@@ -499,7 +503,7 @@ class PPOLearner:
         rows that no minibatch holds: every update has the same shapes, so XLA
         compiles once per run."""
         count = len(rows["mask"])
-        full = max(count, self.config.num_envs * self.config.episode_length)
+        full = max(count, self.round_rows)
         minibatches = min(self.config.num_minibatches, full)
         index, valid = self.minibatch_plan(count, size=-(-full // minibatches))
         if full > count:

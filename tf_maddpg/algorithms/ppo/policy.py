@@ -72,12 +72,13 @@ class StochasticPolicy:
                 if backend == "numpy":
                     raise
             else:
-                # Agents whose actors share their weights run as one stack of rows.
+                # Agents whose actors share their weights run as one stack of rows, each
+                # with its own agent id.
                 groups = {}
                 for i, model in enumerate(models):
                     groups.setdefault(tuple(id(v) for v in model.variables), []).append(i)
-                self._numpy = [(models[m[0]], m) for m in groups.values()]
-                self._numpy_index = [m.agent_index for m in models]  # each agent's id
+                self._numpy = [(models[m[0]], m, [models[i].agent_index for i in m])
+                               for m in groups.values()]
         self.backend = "numpy" if self._numpy is not None else "graph"
         self._std = None
         self.sync()
@@ -87,7 +88,7 @@ class StochasticPolicy:
         reads them live)."""
         if self._numpy is None:
             return
-        for model, _ in self._numpy:
+        for model, _, _ in self._numpy:
             model.sync()
         self._std = np.concatenate([
             np.ones(s.action_dim, np.float32) if s.discrete
@@ -121,12 +122,9 @@ class StochasticPolicy:
             return outputs.numpy(), std.numpy()
         rows = obs.shape[0]
         outputs = np.empty((rows, self._columns[-1].stop), np.float32)
-        for model, members in self._numpy:
+        for model, members, ids in self._numpy:
             stacked = np.concatenate([obs[:, self._obs_columns[i]] for i in members])
-            ids = None
-            if len(members) > 1 and model.agent_index is not None:
-                ids = np.repeat([self._numpy_index[i] for i in members], rows)
-            out = model(stacked, ids)
+            out = model(stacked, np.repeat(ids, rows) if len(members) > 1 else None)
             for k, i in enumerate(members):
                 outputs[:, self._columns[i]] = out[k * rows:(k + 1) * rows]
         return outputs, np.broadcast_to(self._std, outputs.shape)
