@@ -11,6 +11,7 @@ from tf_maddpg import (CheckpointError, EnvAdapter, MADDPGConfig, MATD3Config, R
                        train)
 from tf_maddpg.storage.replay import ReplayBuffer
 from tf_maddpg.runs.checkpoint import Progress, TrainingCheckpoint
+from tf_maddpg.runs.folder import prepare_run_folder
 from tf_maddpg.algorithms.maddpg.learner import MADDPGLearner
 from tf_maddpg import MultiAgentPolicy
 from test_training import HugeRewardEnv
@@ -176,6 +177,10 @@ def test_resume_refuses_other_runs_other_agents_and_other_configs(tmp_path):
     with pytest.raises(RunFolderError, match="different config: actor_lr"):
         train(config.replace(actor_lr=0.5), LeavingEnv, out_dir=str(tmp_path), resume=True,
               verbose=False)
+    # How the run computes may change: the workers, and XLA (the same update, rounded
+    # differently), so that a run made before a faster default goes on with it.
+    assert prepare_run_folder(str(tmp_path), config.replace(jit_compile=True, env_workers=1),
+                              None, {}, resume=True, overwrite=False).config == config
     with pytest.raises(RunFolderError, match="was trained with agents walker"):
         train(config, TwoAgentEnv, out_dir=str(tmp_path), resume=True, verbose=False)
     result = train(config.replace(num_episodes=4), LeavingEnv, out_dir=str(tmp_path),

@@ -195,7 +195,8 @@ def test_plot_draws_one_run_or_several(capsys, trained, tmp_path):
 def test_resume_from_the_command_line_and_its_errors(capsys, trained, tmp_path):
     out, _ = trained
     status, _, err = run(capsys, "train", "--resume", str(out), "--gamma", "0.9")
-    assert status == 2 and "only --episodes and --env-workers may change when resuming; " \
+    assert status == 2 and "only --episodes, --env-workers and --jit-compile may change when " \
+                           "resuming; " \
                            "remove --gamma" in err
     status, _, err = run(capsys, "train", "--resume", str(out), "--algo", "matd3",
                          "--env-arg", "N=3")

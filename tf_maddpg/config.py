@@ -21,8 +21,17 @@ FIELD_ALIASES = {"episodes": "num_episodes"}
 line (``--episodes``, which its help shows first), a ``--config`` file and a sweep
 file."""
 
-RESUMABLE_FIELDS = ("num_episodes", "env_workers")
-"""The fields a resumed run may change: neither changes what the run computes."""
+RESUMABLE_FIELDS = ("num_episodes", "env_workers", "jit_compile")
+"""The fields a resumed run may change: none changes what the run computes (XLA,
+``jit_compile``, computes the same update and changes only the rounding), so that a
+run made before a faster default can go on with it."""
+
+
+def listed(words) -> str:
+    """Words for a message: ``a``, ``a and b``, ``a, b and c``."""
+    words = list(words)
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1] if words else ""]))
+
 
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy's and TensorFlow's generators take."""

@@ -17,7 +17,7 @@ from tf_maddpg.cli.messages import (cli_words, first_line, flag_of, options_text
                                     worker_message)
 from tf_maddpg.cli.outputs import check_output_file, check_writable_folder
 from tf_maddpg.cli.run_dirs import check_run_scenario, load_run_dir_policy, read_run_dir
-from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS
+from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS, listed
 from tf_maddpg.inputs import show_value
 from tf_maddpg.runtime import load_tensorflow
 from tf_maddpg.signals import EXIT_STATUS
@@ -42,7 +42,8 @@ def _train(args, parser) -> int:
         extra += (["algo"] * bool(args.algo) + ["env_arg"] * bool(args.env_args)
                   + ["preset"] * bool(args.preset))
         if extra:
-            raise BadInput(f"only --episodes and --env-workers may change when resuming; "
+            raise BadInput(f"only {listed([flag_of(f) for f in RESUMABLE_FIELDS])} may "
+                           "change when resuming; "
                            f"remove {', '.join(flag_of(e) for e in extra)}")
         info = read_run_dir(args.resume, need_scenario=False)
         if info.scenario is None:

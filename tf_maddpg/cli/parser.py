@@ -92,7 +92,8 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
                             "runs/simple_spread_v3/matd3-N4/seed0)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue a stopped run from its newest checkpoint; --episodes "
-                            "then gives the new total, and no other config option may change")
+                            "then gives the new total; --env-workers and --jit-compile may change "
+                            "too, no other config option")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run that the output folder already holds")
     train.add_argument("--quiet", action="store_true",

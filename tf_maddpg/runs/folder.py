@@ -21,7 +21,7 @@ import re
 from typing import List, Optional
 
 from tf_maddpg.algorithms.registry import config_from_dict
-from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig, changed_fields
+from tf_maddpg.config import RESUMABLE_FIELDS, RunConfig, changed_fields, listed
 from tf_maddpg.envs.specs import AgentSpec
 
 CONFIG_FILE = "config.json"
@@ -406,7 +406,7 @@ def prepare_run_folder(out_dir: Optional[str], config: RunConfig, scenario, env_
         if changed:
             raise RunFolderError(
                 f"resuming {out_dir} with a different config: {', '.join(changed)}; only "
-                f"{' and '.join(RESUMABLE_FIELDS)} may change (start a new run to change "
+                f"{listed(RESUMABLE_FIELDS)} may change (start a new run to change "
                 "anything else)")
         return info
     if holds_run(out_dir):
