@@ -37,7 +37,7 @@ KINDS = ("actors", "critics", "critics2", "target_actors", "target_critics", "ta
 
 def make_case(name, seed=0, **changes):
     specs, base = CASES[name]
-    config = base.replace(hidden_sizes=(16, 16), batch_size=B, buffer_size=B, minimal_size=B,
+    config = base.replace(hidden_sizes=(8, 8), batch_size=B, buffer_size=B, minimal_size=B,
                           seed=seed, **changes)
     keras.utils.set_random_seed(seed)
     learner = MATD3Learner(specs, config)
@@ -128,7 +128,7 @@ def test_both_updates_trace_once_and_the_networks_start_as_maddpgs():
     keras.utils.set_random_seed(0)
     matd3 = MATD3Learner(specs, config)
     keras.utils.set_random_seed(0)
-    maddpg = MADDPGLearner(specs, MADDPGConfig(hidden_sizes=(16, 16)))
+    maddpg = MADDPGLearner(specs, MADDPGConfig(hidden_sizes=config.hidden_sizes))
     for a, b in zip(matd3.actors + matd3.critics, maddpg.actors + maddpg.critics):
         for x, y in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_array_equal(x, y)

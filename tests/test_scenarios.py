@@ -4,7 +4,9 @@ A few episodes each, with updates: what is checked is that nothing in the
 adapter, buffer, networks, update, evaluation or export needs changing for a
 scenario's agent count, mixed observation and action sizes (simple_reference's
 50 actions, simple_world_comm's 20/5 and 9/5), or Box actions. Learning is
-tests/test_learning.py's and docs/results/'s.
+tests/test_learning.py's and docs/results/'s. The default run trains each scenario
+once, with this file's algorithms or the on-policy ones (DEFAULT below);
+``-m extended`` trains every case.
 """
 
 import numpy as np
@@ -23,15 +25,17 @@ CASES = [(name, MADDPGConfig if k % 2 == 0 else MATD3Config, False)
 CASES += [("simple_spread_v3", MADDPGConfig, True), ("simple_adversary_v3", MATD3Config, True),
           ("simple_speaker_listener_v4", MADDPGConfig, True),
           ("simple_world_comm_v3", MATD3Config, True)]
-# The slowest cases, extended: simple_world_comm_v3 stays in the default run with Box
-# actions, collect_treasure_v1 and simple_formation_v1 with the on-policy algorithms
-# (test_on_policy.py).
-EXTENDED = {("simple_world_comm_v3", MATD3Config, False), ("collect_treasure_v1", MADDPGConfig, False),
-            ("simple_formation_v1", MATD3Config, False)}
+# The default run trains every scenario once with one family or another (this file's,
+# test_on_policy.py's test_every_scenario_trains, or the value-based test below) and each
+# algorithm with each kind of action; the other cases are extended.
+DEFAULT = {("simple_adversary_v3", MATD3Config, True), ("simple_crypto_v3", MADDPGConfig, False),
+           ("simple_push_v3", MATD3Config, False), ("simple_reference_v3", MADDPGConfig, False),
+           ("simple_speaker_listener_v4", MATD3Config, False),
+           ("simple_spread_v3", MADDPGConfig, True), ("simple_v3", MADDPGConfig, False)}
 
 
 @pytest.mark.parametrize("name,config_class,continuous",
-                         [pytest.param(*c, marks=pytest.mark.extended) if c in EXTENDED else c
+                         [c if c in DEFAULT else pytest.param(*c, marks=pytest.mark.extended)
                           for c in CASES],
                          ids=[f"{n}-{c.algo}-{'box' if b else 'discrete'}" for n, c, b in CASES])
 def test_the_scenario_trains(name, config_class, continuous):
