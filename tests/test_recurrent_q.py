@@ -34,6 +34,7 @@ from tf_maddpg.algorithms.registry import ALGORITHMS
 from tf_maddpg.algorithms.value_based.factory import make_q_learner
 from tf_maddpg.algorithms.value_based.learner import QLearner
 from tf_maddpg.algorithms.value_based.policy import RecurrentEpsilonGreedyPolicy
+from tf_maddpg.cli import main
 from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
 from tf_maddpg.algorithms.vdn import VDNConfig
 from tf_maddpg.networks.recurrent import make_recurrent_q_network, unroll
@@ -334,6 +335,10 @@ def test_qmix_gru_from_the_command_line_then_evaluate_render_and_export(capsys, 
             "--episode-length", "5", "--mixing-embed-dim", "4", "--num-envs", "2"]
     config = train_render_and_export(capsys, tmp_path, "simple_spread_v3", args)
     assert config["agent"] == "gru" and config["rnn_hidden_dim"] == 8
+    # A resumable option that this algorithm's config lacks is named, not a TypeError.
+    assert main(["train", "--resume", str(out), "--jit-compile", "true"]) == 2
+    assert (f"--jit-compile is not an option of --algo qmix, the algorithm of {out}; remove it"
+            in capsys.readouterr().err)
     metadata = json.loads((tmp_path / "exported" / "metadata.json").read_text())
     assert metadata["agents"][1]["hidden_state_dim"] == 8 and "hidden_state" in metadata
     served = tf.saved_model.load(str(tmp_path / "exported" / "agent_1"))

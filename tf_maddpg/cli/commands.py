@@ -56,6 +56,12 @@ def _train(args, parser) -> int:
         if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
             raise BadInput("--out cannot differ from --resume: a run resumes in its own folder")
         scenario, out_dir, env_kwargs = info.scenario, args.resume, info.env_kwargs
+        foreign = [flag_of(f) for f in options if f not in info.config.to_dict()]
+        if foreign:
+            one = len(foreign) == 1
+            raise BadInput(f"{listed(foreign)} {'is not an option' if one else 'are not options'}"
+                           f" of --algo {info.config.algo}, the algorithm of {args.resume}; "
+                           f"remove {'it' if one else 'them'}")
         try:
             config = info.config.replace(**options) if options else info.config
         except (ValueError, TypeError) as error:
