@@ -129,6 +129,20 @@ def test_threads_gives_numpys_blas_as_many_threads_but_keeps_the_users(capsys, m
             os.environ["MKL_NUM_THREADS"]) == ("2", "2", "3")
 
 
+def test_threads_in_a_process_where_tensorflow_has_started_are_a_warning_not_a_crash():
+    # A second `main(["train", ..., "--threads", "N"])` in one Python session: TensorFlow
+    # fixed its thread pools at its first operation and refuses a change.
+    from tf_maddpg.runtime import set_tensorflow_threads
+
+    tf.constant(1.0).numpy()  # TensorFlow has started
+    threading = tf.config.threading
+    current = (threading.get_intra_op_parallelism_threads(),
+               threading.get_inter_op_parallelism_threads())
+    assert set_tensorflow_threads(tf, 7) is False
+    assert (threading.get_intra_op_parallelism_threads(),
+            threading.get_inter_op_parallelism_threads()) == current
+
+
 def test_config_comes_from_defaults_then_file_then_options(tmp_path):
     yaml_file = tmp_path / "c.yaml"
     yaml_file.write_text("gamma: 0.9\nhidden-sizes: [32, 32]\nmax_grad_norm: null\ntau: 0.05\n")

@@ -151,11 +151,21 @@ def four_episodes(tmp_path_factory):
     return train(config, LeavingEnv, out_dir=str(out), verbose=False).history
 
 
+@pytest.fixture(scope="module")
+def two_episodes(tmp_path_factory):
+    """The same run stopped after 2 episodes (its folder, to copy)."""
+    config = MADDPGConfig(num_episodes=2, **TINY)
+    out = tmp_path_factory.mktemp("two_episodes") / "run"
+    train(config, LeavingEnv, out_dir=str(out), verbose=False)
+    return out
+
+
 @pytest.mark.parametrize("damage", ["truncated_row", "deleted_metrics", "garbage_index"])
-def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage, four_episodes):
+def test_damaged_side_files_do_not_block_a_resume(tmp_path, damage, four_episodes,
+                                                   two_episodes):
     config = MADDPGConfig(num_episodes=4, **TINY)
     out = tmp_path / "b"
-    train(config.replace(num_episodes=2), LeavingEnv, out_dir=str(out), verbose=False)
+    shutil.copytree(two_episodes, out)
     metrics = out / folder.METRICS_FILE
     if damage == "truncated_row":
         text = metrics.read_text()

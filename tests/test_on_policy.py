@@ -3,8 +3,6 @@ is the learner's, exact resume, every scenario, the command line, evaluate and e
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -254,30 +252,34 @@ def test_happo_refuses_shared_parameters():
         HAPPOConfig(share_parameters=True)
 
 
-def cli(*args, cwd):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "tf_maddpg", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+def cli(capsys, *args):
+    """``tf-maddpg ARGS`` in this process (a fresh process would import TensorFlow again,
+    about 10 s): (exit status, stdout, stderr)."""
+    from tf_maddpg.cli import main
+
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
 @pytest.mark.parametrize("scenario,algo,agent,obs_dim", [
     pytest.param("simple_speaker_listener_v4", "happo", "listener_0", 11,
                  marks=pytest.mark.extended),
     ("simple_spread_v3", "mappo", "agent_1", 18)])  # shared parameters: agent ids in the files
-def test_train_evaluate_and_export_from_the_command_line(tmp_path, scenario, algo, agent,
-                                                         obs_dim):
+def test_train_evaluate_and_export_from_the_command_line(tmp_path, capsys, scenario, algo,
+                                                         agent, obs_dim):
     out = tmp_path / "run"
-    done = cli("train", scenario, "--algo", algo, "--episodes", "8",
-               "--num-envs", "4", "--eval-interval", "8", "--eval-episodes", "2",
-               "--hidden-sizes", "8", "--epochs", "1", "--out", str(out), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    status, _, err = cli(capsys, "train", scenario, "--algo", algo, "--episodes", "8",
+                         "--num-envs", "4", "--eval-interval", "8", "--eval-episodes", "2",
+                         "--hidden-sizes", "8", "--epochs", "1", "--out", out, "--quiet")
+    assert status == 0, err
     saved = json.loads((out / "config.json").read_text())
     assert saved["algo"] == algo and saved["epochs"] == 1 and saved["num_envs"] == 4
-    evaluated = cli("evaluate", str(out), "--episodes", "3", cwd=tmp_path)
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert agent in evaluated.stdout
-    exported = cli("export", str(out), "--out", str(tmp_path / "exported"), cwd=tmp_path)
-    assert exported.returncode == 0, exported.stderr
+    status, evaluated, err = cli(capsys, "evaluate", out, "--episodes", "3")
+    assert status == 0, err
+    assert agent in evaluated
+    status, _, err = cli(capsys, "export", out, "--out", tmp_path / "exported")
+    assert status == 0, err
     import tensorflow as tf
     actor = tf.saved_model.load(str(tmp_path / "exported" / agent))
     action = actor.serving_default(tf.zeros([2, obs_dim]))["action"].numpy()

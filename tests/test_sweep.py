@@ -119,13 +119,11 @@ def test_a_2x2_sweep_ends_with_four_run_folders_and_a_report(unbroken, capsys):
 def test_a_run_of_the_sweep_equals_the_same_run_of_train(unbroken, tmp_path):
     _, root = unbroken
     out = tmp_path / "train"
-    done = subprocess.run(
-        [script(), "train", "simple_spread_v3", "--algo", "maddpg", "--seed", "0",
-         "--episodes", "20", "--eval-interval", "10", "--eval-episodes", "2",
-         "--minimal-size", "64", "--batch-size", "32", "--hidden-sizes", "8",
-         "--checkpoint-interval", "10", "--threads", "1", "--quiet", "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    assert main(["train", "simple_spread_v3", "--algo", "maddpg", "--seed", "0",
+                 "--episodes", "20", "--eval-interval", "10", "--eval-episodes", "2",
+                 "--minimal-size", "64", "--batch-size", "32", "--hidden-sizes", "8",
+                 "--checkpoint-interval", "10", "--threads", "1", "--quiet",
+                 "--out", str(out)]) == 0
     trial = os.path.join(root, "simple_spread_v3/maddpg/seed0")
     assert metrics(out) == metrics(trial)
     assert config(out) == config(trial)
@@ -221,15 +219,13 @@ def test_random_search_with_asha(ray_session, tmp_path):
         assert (record["status"] == "done") == (record["episode"] == 30)
 
 
-def test_the_engine_without_ray_resumes_a_sweep_the_same(unbroken, tmp_path):
+def test_the_engine_without_ray_resumes_a_sweep_the_same(unbroken, tmp_path, capsys):
     _, reference = unbroken
     root = str(tmp_path / "copy")
     shutil.copytree(reference, root)
     shutil.rmtree(os.path.join(root, FOLDERS[1]))
-    done = subprocess.run([script(), "sweep", "--resume", root, "--engine", "local"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 trials: 4 done" in done.stdout
+    assert main(["sweep", "--resume", root, "--engine", "local"]) == 0
+    assert "4 trials: 4 done" in capsys.readouterr().out
     assert metrics(os.path.join(root, FOLDERS[1])) == metrics(os.path.join(reference,
                                                                            FOLDERS[1]))
 

@@ -85,9 +85,10 @@ def run_side(side: str, scenario: str, config: MADDPGConfig, out_dir: str,
 
         from tf_maddpg.training import train
 
+        from tf_maddpg.runtime import set_tensorflow_threads
+
         if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            set_tensorflow_threads(tf, threads)
         result = train(config, scenario, env_kwargs=env_kwargs, out_dir=out_dir, verbose=False,
                        overwrite=True)
     elif side == "torch":

@@ -33,6 +33,25 @@ def limit_blas_threads(threads: int) -> None:
         os.environ.setdefault(name, str(threads))
 
 
+def set_tensorflow_threads(tf, threads: int) -> bool:
+    """Gives TensorFlow's two thread pools ``threads`` threads each; returns whether they
+    have them.
+
+    TensorFlow fixes its pools when it first runs an operation. In a process where it
+    has run already (a second ``main(["train", ...])`` in one Python session, a Ray
+    worker's second trial), the pools stay as they are: True if they were set to
+    ``threads`` before, else False (the caller says so; nothing is raised).
+    """
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # "cannot be modified after initialization"
+        return (threading.get_intra_op_parallelism_threads() == threads
+                and threading.get_inter_op_parallelism_threads() == threads)
+    return True
+
+
 def quiet_tensorflow(verbose: bool = False) -> None:
     """Hides TensorFlow's startup messages in this process unless the user wants them.
 

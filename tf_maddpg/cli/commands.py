@@ -19,7 +19,7 @@ from tf_maddpg.cli.outputs import check_output_file, check_writable_folder
 from tf_maddpg.cli.run_dirs import check_run_scenario, load_run_dir_policy, read_run_dir
 from tf_maddpg.config import MAX_SEED, RESUMABLE_FIELDS, listed
 from tf_maddpg.inputs import show_value
-from tf_maddpg.runtime import load_tensorflow
+from tf_maddpg.runtime import load_tensorflow, set_tensorflow_threads
 from tf_maddpg.signals import EXIT_STATUS
 
 _IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps")
@@ -111,9 +111,10 @@ def _train(args, parser) -> int:
     from tf_maddpg.runs.checkpoint import CheckpointError
     from tf_maddpg.training import train
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if args.threads and not set_tensorflow_threads(tf, args.threads):
+        print(f"tf-maddpg train: warning: --threads {args.threads} is not applied: "
+              "TensorFlow has already started in this Python process with its own thread "
+              "pools", file=sys.stderr)
     try:
         result = train(config, scenario, env_kwargs=env_kwargs, out_dir=out_dir,
                        verbose=not args.quiet, resume=bool(args.resume),

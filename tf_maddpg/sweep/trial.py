@@ -204,14 +204,13 @@ def run_trial(spec: SweepSpec, root: str, trial: Trial,
 def _load_tensorflow(threads: Optional[int]):
     """TensorFlow, quiet, with ``threads`` threads and GPU memory taken as needed (so
     that trials can share a GPU: --gpus-per-trial 0.5)."""
-    from tf_maddpg.runtime import load_tensorflow, quiet_tensorflow
+    from tf_maddpg.runtime import load_tensorflow, quiet_tensorflow, set_tensorflow_threads
 
     quiet_tensorflow()
     tf = load_tensorflow()
+    if threads:
+        set_tensorflow_threads(tf, threads)  # a worker's later trials keep its first pools
     try:
-        if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
     except (RuntimeError, ValueError):
