@@ -8,7 +8,9 @@
 is installed, else the sweep's engine without Ray; ``sweep-file`` prints it for
 ``tf-maddpg sweep``), into ``runs/results/ROW/ALGO/seedS``, two at a time with
 one TensorFlow thread each. It skips finished runs and resumes stopped ones,
-so it can be stopped and run again. ``report`` reads those folders, copies each run's metrics.csv,
+so it can be stopped and run again. ``report`` reads those folders (a run not re-made on
+this machine: its copy kept under docs/results; the competitive rows' scores against random
+opponents need the run folders, whose actors play), copies each run's metrics.csv,
 config.json and run.json to ``docs/results/ROW/ALGO/seedS/``, draws
 ``docs/results/ROW/ALGO.png`` with ``tf-maddpg plot`` over the seeds, scores a
 uniformly random policy on the same evaluation episodes, and writes the
@@ -106,6 +108,19 @@ def finished(path: str) -> bool:
     return os.path.isdir(os.path.join(path, "saved_model"))
 
 
+def docs_dir(row: Row, algo: str, seed: int) -> str:
+    return os.path.join(DOCS_DIR, slug(row), algo, f"seed{seed}")
+
+
+def run_source(row: Row, algo: str, seed: int) -> Optional[str]:
+    """The folder holding the run's metrics: the finished run under RUNS_DIR, else its
+    copy kept under DOCS_DIR (a run not re-made on this machine), else None."""
+    if finished(run_dir(row, algo, seed)):
+        return run_dir(row, algo, seed)
+    kept = docs_dir(row, algo, seed)
+    return kept if os.path.exists(os.path.join(kept, "metrics.csv")) else None
+
+
 # --- run ----------------------------------------------------------------------------------
 
 def sweep_file(rows, algos, seeds) -> dict:
@@ -174,8 +189,10 @@ def report() -> None:
               "|---|---|---:|---:|---:|"]
     missing = []
     for row in ROWS:
-        runs = {algo: [read_metrics(os.path.join(run_dir(row, algo, s), "metrics.csv"))
-                       for s in SEEDS if finished(run_dir(row, algo, s))] for algo in ALGOS}
+        sources = {algo: [source for source in (run_source(row, algo, s) for s in SEEDS)
+                          if source] for algo in ALGOS}
+        runs = {algo: [read_metrics(os.path.join(source, "metrics.csv"))
+                       for source in sources[algo]] for algo in ALGOS}
         for algo in ALGOS:
             if len(runs[algo]) < len(SEEDS):
                 missing.append(f"{row.name} {algo}: {len(runs[algo])} of {len(SEEDS)} seeds")
@@ -183,13 +200,12 @@ def report() -> None:
                 source = run_dir(row, algo, seed)
                 if not finished(source):
                     continue
-                target = os.path.join(DOCS_DIR, slug(row), algo, f"seed{seed}")
+                target = docs_dir(row, algo, seed)
                 os.makedirs(target, exist_ok=True)
                 for name in ("metrics.csv", "config.json", "run.json"):
                     shutil.copy(os.path.join(source, name), target)
             if runs[algo]:
-                tf_maddpg(["plot", *(run_dir(row, algo, s) for s in SEEDS
-                                     if finished(run_dir(row, algo, s))),
+                tf_maddpg(["plot", *sources[algo],
                            "--out", os.path.join(DOCS_DIR, slug(row), f"{algo}.png"),
                            "--title", f"{algo.upper()} on {row.name}"])
         if not any(runs.values()):
