@@ -55,6 +55,7 @@ from scenario_results import (Row, _mean_std, finished, groups, random_returns, 
                               slug, write_between)
 
 from tf_maddpg.algorithms.registry import ALGORITHMS  # noqa: E402
+from tf_maddpg.config import RESUMABLE_FIELDS  # noqa: E402
 
 ALGOS = tuple(ALGORITHMS)
 SEEDS = (0, 1, 2)
@@ -301,7 +302,22 @@ def run_source(row: Row, algo: str, seed: int, runs_root: str = RUNS_DIR,
         return None
     with open(os.path.join(kept, "config.json")) as f:
         saved = config_from_dict(json.load(f), saved=True).to_dict()
-    return kept if saved == expected_config(row, algo, seed, **settings) else None
+    expected = expected_config(row, algo, seed, **settings)
+    return kept if same_run(saved, expected) else None
+
+
+HOW_IT_COMPUTES = tuple(f for f in RESUMABLE_FIELDS if f != "num_episodes")
+"""Config fields that change how a run computes, not what (the fields a resume may change,
+but the episodes): a run kept in docs that differs from the table's configuration only in
+these (made before XLA became the on-policy default, say) is the table's run."""
+
+
+def same_run(saved: dict, expected: dict) -> bool:
+    """The two configurations train the same run (``HOW_IT_COMPUTES`` left out)."""
+    def what(config):
+        return {k: v for k, v in config.items() if k not in HOW_IT_COMPUTES}
+
+    return what(saved) == what(expected)
 
 
 def mean_return(row_of_metrics: dict, members) -> float:
