@@ -166,3 +166,15 @@ def test_spread_coverage_counts_every_episode_of_a_run(tmp_path, capsys):
     assert row[1].strip() == str(tmp_path / "spread")
     assert int(row[2]) + int(row[3]) == 7  # 2 of 2 landmarks covered, or 1 of 2
     assert float(row[4]) >= 0.0
+
+
+def test_the_family_report_keeps_a_run_that_differs_only_in_how_it_computed():
+    # On a machine without runs/, the report reads the runs kept in docs; one made before
+    # XLA became the on-policy default (jit_compile false) is still the table's run.
+    family = load_example("family_results")
+    row = family.ROWS[0]
+    expected = family.expected_config(row, "mappo", 0)
+    assert family.same_run(dict(expected, jit_compile=not expected["jit_compile"],
+                                env_workers=2), expected)
+    assert not family.same_run(dict(expected, gamma=0.5), expected)
+    assert not family.same_run(dict(expected, num_episodes=1), expected)
