@@ -83,9 +83,8 @@ def run_side(side: str, scenario: str, config: MADDPGConfig, out_dir: str,
     if side == "tf":
         import tensorflow as tf
 
-        from tf_maddpg.training import train
-
         from tf_maddpg.runtime import set_tensorflow_threads
+        from tf_maddpg.training import train
 
         if threads:
             set_tensorflow_threads(tf, threads)
