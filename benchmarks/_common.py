@@ -92,8 +92,12 @@ def pin_threads(n: int) -> None:
     whatever ``n`` the TF side uses.
     """
     import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(n)
-    tf.config.threading.set_inter_op_parallelism_threads(n)
+
+    from tf_maddpg.runtime import set_tensorflow_threads
+
+    if not set_tensorflow_threads(tf, n):
+        raise RuntimeError(f"pin_threads({n}): TensorFlow has already run an op with other "
+                           "thread pools; call pin_threads first")
     try:
         import torch
     except ImportError:

@@ -17,18 +17,9 @@ from PIL import Image
 from tf_maddpg import MADDPGConfig, MATD3Config, __version__
 from tf_maddpg.cli import default_run_dir, main, short_run_warnings
 from tf_maddpg.runs import plots
+from test_catalogue import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cli(capsys, *argv):
-    """Runs the command in-process: (exit status, stdout, stderr)."""
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def quiet_env():

@@ -13,6 +13,7 @@ from tf_maddpg.algorithms.ippo.config import IPPOConfig
 from tf_maddpg.algorithms.mappo.config import MAPPOConfig
 from tf_maddpg.algorithms.ppo.learner import PPOLearner
 from tf_maddpg.envs import known_scenarios
+from test_catalogue import cli  # tf-maddpg in this process: no TensorFlow import per call
 from test_checkpoint import CtrlCEnv, without_wall_time
 from test_loop import RecordingEnv
 
@@ -250,16 +251,6 @@ def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compil
 def test_happo_refuses_shared_parameters():
     with pytest.raises(ValueError, match="share_parameters.*HAPPO"):
         HAPPOConfig(share_parameters=True)
-
-
-def cli(capsys, *args):
-    """``tf-maddpg ARGS`` in this process (a fresh process would import TensorFlow again,
-    about 10 s): (exit status, stdout, stderr)."""
-    from tf_maddpg.cli import main
-
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.mark.parametrize("scenario,algo,agent,obs_dim", [

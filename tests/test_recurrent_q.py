@@ -34,9 +34,9 @@ from tf_maddpg.algorithms.registry import ALGORITHMS
 from tf_maddpg.algorithms.value_based.factory import make_q_learner
 from tf_maddpg.algorithms.value_based.learner import QLearner
 from tf_maddpg.algorithms.value_based.policy import RecurrentEpsilonGreedyPolicy
-from tf_maddpg.cli import main
 from tf_maddpg.algorithms.value_based.recurrent import RecurrentQLearner
 from tf_maddpg.algorithms.vdn import VDNConfig
+from tf_maddpg.cli import main
 from tf_maddpg.networks.recurrent import make_recurrent_q_network, unroll
 from tf_maddpg.runs.folder import RunFolderError
 from tf_maddpg.storage.episodes import EpisodeReplay
