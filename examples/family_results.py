@@ -115,6 +115,9 @@ PHYSICS_RUNS = [
     (ROWS[0], "happo", None, "mpe2"),
     (ROWS[0], "mappo", "harl", "mpe2"),
     (ROWS[0], "mappo", None, "mpe2"),
+    (ROWS[2], "happo", None, "original"),
+    (ROWS[2], "happo", "harl", "original"),
+    (ROWS[2], "happo", None, "mpe2"),
 ]
 """Each run of the experiment, seed 0, HARL's budget (PHYSICS_STEPS: where it is read)."""
 
@@ -637,7 +640,27 @@ def physics_report() -> str:
     steps = " | ".join(f"{n / 1e6:g}M" for n in PHYSICS_STEPS)
     lines = [f"| scenario | run (seed 0) | integration order | {steps} | last evaluation |",
              "|---|---|---|" + "---:|" * (len(PHYSICS_STEPS) + 1)]
+
+    def published_rows(row: Optional[Row]) -> List[str]:
+        """HARL's curves of the algorithms that ``row``'s runs train: converted to mpe2,
+        and with the order's cost left out (as HARL ran them)."""
+        out = []
+        for algo in dict.fromkeys(a for r, a, _, _ in PHYSICS_RUNS if r == row):
+            published = PUBLISHED[(slug(row), algo)]
+            for order, cost in (("mpe2's (converted)", 0.0),
+                                ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
+                cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
+                         f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
+                         else "-" for n in PHYSICS_STEPS]
+                out.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
+                           + " | ".join(cells) + " | - |")
+        return out
+
+    previous = None
     for row, algo, preset, physics in PHYSICS_RUNS:
+        if row != previous:  # a scenario's published curves close its rows
+            lines += published_rows(previous)
+            previous = row
         folder = physics_dir(row, algo, preset, physics)
         kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
                 if folder.startswith(LONG_DIR) else
@@ -661,15 +684,7 @@ def physics_report() -> str:
         last = f"{mean_return(run[-1], members):.2f} at {run[-1]['env_steps'] / 1e6:.2f}M"
         lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(cells)
                      + f" | {last} |")
-    for row, algo in dict.fromkeys((row, algo) for row, algo, _, _ in PHYSICS_RUNS):
-        published = PUBLISHED[(slug(row), algo)]
-        for order, cost in (("mpe2's (converted)", 0.0),
-                            ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
-            cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
-                     f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
-                     else "-" for n in PHYSICS_STEPS]
-            lines.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
-                         + " | ".join(cells) + " | - |")
+    lines += published_rows(previous)
     return "\n".join(lines)
 
 
