@@ -630,62 +630,61 @@ def physics_command(row: Row, algo: str, preset: Optional[str], physics: str) ->
 
 
 def physics_report() -> str:
-    """The experiment's table: each run's final return (the mean of the LAST evaluations up
-    to each of PHYSICS_STEPS, per agent) and its last evaluation's, beside HARL's curve,
-    converted (mpe2's order) and with the order's cost left out (the original order, as
-    HARL ran). The defaults' runs are the long runs of seed 0, or the table's 2M runs
-    where those are not made yet."""
-    from tf_maddpg.runs.metrics import read_metrics
-
+    """The experiment's table: each scenario's runs (``physics_run_line``), then HARL's
+    curves for them (``published_curve_lines``). The defaults' runs are the long runs of
+    seed 0, or the table's 2M runs where those are not made yet."""
     steps = " | ".join(f"{n / 1e6:g}M" for n in PHYSICS_STEPS)
     lines = [f"| scenario | run (seed 0) | integration order | {steps} | last evaluation |",
              "|---|---|---|" + "---:|" * (len(PHYSICS_STEPS) + 1)]
-
-    def published_rows(row: Optional[Row]) -> List[str]:
-        """HARL's curves of the algorithms that ``row``'s runs train: converted to mpe2,
-        and with the order's cost left out (as HARL ran them)."""
-        out = []
-        for algo in dict.fromkeys(a for r, a, _, _ in PHYSICS_RUNS if r == row):
-            published = PUBLISHED[(slug(row), algo)]
-            for order, cost in (("mpe2's (converted)", 0.0),
-                                ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
-                cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
-                         f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
-                         else "-" for n in PHYSICS_STEPS]
-                out.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
-                           + " | ".join(cells) + " | - |")
-        return out
-
-    previous = None
-    for row, algo, preset, physics in PHYSICS_RUNS:
-        if row != previous:  # a scenario's published curves close its rows
-            lines += published_rows(previous)
-            previous = row
-        folder = physics_dir(row, algo, preset, physics)
-        kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
-                if folder.startswith(LONG_DIR) else
-                os.path.join(PHYSICS_DOCS, os.path.relpath(folder, PHYSICS_DIR)))
-        source = folder if os.path.exists(os.path.join(folder, "metrics.csv")) else kept
-        if not os.path.exists(os.path.join(source, "metrics.csv")) and folder.startswith(LONG_DIR):
-            source = run_source(row, algo, 0) or source  # the table's 2M run of seed 0
-            kept = source
-        name = f"{algo.upper()}, " + (f"HARL's settings (--preset {preset})" if preset
-                                     else "our defaults")
-        order = "mpe2's" if physics == "mpe2" else "the original MPE's"
-        if not os.path.exists(os.path.join(source, "metrics.csv")):
-            lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(
-                "-" for _ in PHYSICS_STEPS) + " | - |")
-            continue
-        copy_run(source, kept)
-        run = read_metrics(os.path.join(source, "metrics.csv"))
-        members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
-        cells = [f"{final(run, members, n):.2f}" if run[-1]["env_steps"] >= n else "-"
-                 for n in PHYSICS_STEPS]
-        last = f"{mean_return(run[-1], members):.2f} at {run[-1]['env_steps'] / 1e6:.2f}M"
-        lines.append(f"| {row.name} | {name} | {order} | " + " | ".join(cells)
-                     + f" | {last} |")
-    lines += published_rows(previous)
+    for row in dict.fromkeys(run[0] for run in PHYSICS_RUNS):
+        lines += [physics_run_line(*run) for run in PHYSICS_RUNS if run[0] == row]
+        lines += published_curve_lines(row)
     return "\n".join(lines)
+
+
+def physics_run_line(row: Row, algo: str, preset: Optional[str], physics: str) -> str:
+    """One run's line: its final return (the mean of the LAST evaluations up to each of
+    PHYSICS_STEPS, per agent) and its last evaluation's; copies the run to the docs."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    folder = physics_dir(row, algo, preset, physics)
+    kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
+            if folder.startswith(LONG_DIR) else
+            os.path.join(PHYSICS_DOCS, os.path.relpath(folder, PHYSICS_DIR)))
+    source = folder if os.path.exists(os.path.join(folder, "metrics.csv")) else kept
+    if not os.path.exists(os.path.join(source, "metrics.csv")) and folder.startswith(LONG_DIR):
+        source = run_source(row, algo, 0) or source  # the table's 2M run of seed 0
+        kept = source
+    name = f"{algo.upper()}, " + (f"HARL's settings (--preset {preset})" if preset
+                                 else "our defaults")
+    order = "mpe2's" if physics == "mpe2" else "the original MPE's"
+    if not os.path.exists(os.path.join(source, "metrics.csv")):
+        return (f"| {row.name} | {name} | {order} | "
+                + " | ".join("-" for _ in PHYSICS_STEPS) + " | - |")
+    copy_run(source, kept)
+    run = read_metrics(os.path.join(source, "metrics.csv"))
+    members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
+    cells = [f"{final(run, members, n):.2f}" if run[-1]["env_steps"] >= n else "-"
+             for n in PHYSICS_STEPS]
+    last = f"{mean_return(run[-1], members):.2f} at {run[-1]['env_steps'] / 1e6:.2f}M"
+    return f"| {row.name} | {name} | {order} | " + " | ".join(cells) + f" | {last} |"
+
+
+def published_curve_lines(row: Row) -> List[str]:
+    """HARL's curves of the algorithms the experiment trains on ``row``: converted to
+    mpe2 (mpe2's order), and with the order's cost left out (the original order, as HARL
+    ran them)."""
+    lines = []
+    for algo in dict.fromkeys(run[1] for run in PHYSICS_RUNS if run[0] == row):
+        published = PUBLISHED[(slug(row), algo)]
+        for order, cost in (("mpe2's (converted)", 0.0),
+                            ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
+            cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
+                     f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
+                     else "-" for n in PHYSICS_STEPS]
+            lines.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
+                         + " | ".join(cells) + " | - |")
+    return lines
 
 
 def long_report() -> str:
