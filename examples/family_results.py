@@ -7,6 +7,7 @@
     python examples/family_results.py run --probe         # IQL and VDN with gamma 0.9
     python examples/family_results.py run --long          # MAPPO and HAPPO to 10M
     python examples/family_results.py run --variant qmix-gamma0.99   # a named setting
+    python examples/family_results.py run --box       # MADDPG and MATD3 with Box actions
 
 ``run`` trains each (scenario, algorithm, seed) as one sweep (``tf_maddpg.sweep``,
 ``sweep_file`` below) with the algorithm's default settings (but IQL's and VDN's
@@ -31,6 +32,11 @@ compares both, at 2M and at 10M, with HARL's published curves (``PUBLISHED``).
 one scenario, its own seeds (the table's three unless it names others), the table's
 command line with a few settings changed), into ``runs/family_variants/NAME/``; the
 report sets each beside the runs of the defaults with the same seeds.
+
+``--box`` trains MADDPG and MATD3 with Box (continuous) actions instead, their
+defaults otherwise, on the three cooperative scenarios, 3 seeds, the table's budget,
+into ``runs/family_box/``: HARL's published MADDPG and MATD3 curves are of Box
+actions, the table's rows of Discrete ones; the report sets the three side by side.
 
 ``--probe`` trains the discount probe instead: IQL and VDN with gamma 0.9 (their
 default now, 0.99 in the table) on the three cooperative scenarios, 3 seeds,
@@ -102,24 +108,53 @@ LONG_OPTIONS = {"mappo": {}, "happo": {}}
 that each continues the table's 2M run of its seed)."""
 LONG_MARKERS = ("<!-- long table: start -->", "<!-- long table: end -->")
 
+# HARL's MADDPG and MATD3 act with Box actions: ours with Box actions, beside HARL's curves.
+BOX_DIR = os.path.join("runs", "family_box")
+BOX_DOCS = os.path.join(DOCS_DIR, "box")
+BOX_ROWS = [dataclasses.replace(row, env_args=(("continuous_actions", True),))
+            for row in ROWS[:3]]
+BOX_ALGOS = ("maddpg", "matd3")
+BOX_MARKERS = ("<!-- box table: start -->", "<!-- box table: end -->")
+
 # The physics experiment: the same configuration on mpe2 and on mpe2's scenarios with the
 # original MPE's order of integration (examples/legacy_physics.py), beside HARL's curves.
 PHYSICS_DIR = os.path.join("runs", "physics")
 PHYSICS_DOCS = os.path.join(DOCS_DIR, "physics")
 PHYSICS_MARKERS = ("<!-- physics table: start -->", "<!-- physics table: end -->")
 PHYSICS_STEPS = (1_000_000, 2_000_000, 4_000_000, 10_000_000)
+
+
+@dataclasses.dataclass(frozen=True)
+class PhysicsRun:
+    """One run of the physics experiment: ``algo`` on ``row`` with ``preset`` (None: the
+    defaults) on ``physics`` ("mpe2", or "original": the original MPE's order), ``seed``,
+    trained to ``episodes`` (HARL's budget unless said; a row of the table shows the
+    returns up to each of PHYSICS_STEPS that the run reached)."""
+
+    row: Row
+    algo: str
+    preset: Optional[str]
+    physics: str
+    seed: int = 0
+    episodes: int = LONG_EPISODES
+
+
 PHYSICS_RUNS = [
-    # (row, algo, preset, physics): physics "mpe2" or "original"
-    (ROWS[0], "happo", "harl", "original"),
-    (ROWS[0], "happo", "harl", "mpe2"),
-    (ROWS[0], "happo", None, "mpe2"),
-    (ROWS[0], "mappo", "harl", "mpe2"),
-    (ROWS[0], "mappo", None, "mpe2"),
-    (ROWS[2], "happo", None, "original"),
-    (ROWS[2], "happo", "harl", "original"),
-    (ROWS[2], "happo", None, "mpe2"),
+    PhysicsRun(ROWS[0], "happo", "harl", "original"),
+    # HAPPO's stuck seed on simple_spread: seeds 1 and 2 of HARL's settings on HARL's
+    # physics, and the defaults' three seeds on both orders, at the table's budget (the
+    # defaults on mpe2: the long runs).
+    *(PhysicsRun(ROWS[0], "happo", "harl", "original", seed, EPISODES) for seed in SEEDS[1:]),
+    PhysicsRun(ROWS[0], "happo", "harl", "mpe2"),
+    *(PhysicsRun(ROWS[0], "happo", None, "original", seed, EPISODES) for seed in SEEDS),
+    *(PhysicsRun(ROWS[0], "happo", None, "mpe2", seed) for seed in SEEDS),
+    PhysicsRun(ROWS[0], "mappo", "harl", "mpe2"),
+    PhysicsRun(ROWS[0], "mappo", None, "mpe2"),
+    PhysicsRun(ROWS[2], "happo", None, "original"),
+    PhysicsRun(ROWS[2], "happo", "harl", "original"),
+    PhysicsRun(ROWS[2], "happo", None, "mpe2"),
 ]
-"""Each run of the experiment, seed 0, HARL's budget (PHYSICS_STEPS: where it is read)."""
+"""Each run of the experiment."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,8 +240,9 @@ def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
                options=TABLE_OPTIONS) -> dict:
     """The sweep (``tf-maddpg sweep``'s file) of these runs: what ``command`` gives
     (``options``: settings per algorithm on top of its defaults)."""
-    return {"scenarios": [{"scenario": row.scenario, "name": slug(row)} for row in rows
-                          if not only or slug(row) in only],
+    return {"scenarios": [{"scenario": row.scenario, "name": slug(row),
+                           **({"env_args": dict(row.env_args)} if row.env_args else {})}
+                          for row in rows if not only or slug(row) in only],
             "algorithms": [{"algo": a, "options": {"num_envs": OFF_POLICY_ENVS,
                                                    **options.get(a, {})}}
                            if ALGORITHMS[a].loop == "off_policy" else
@@ -218,13 +254,14 @@ def sweep_file(algos, seeds, only=None, rows=ROWS, episodes=EPISODES,
 
 
 def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
-            variant: Optional[str] = None) -> None:
+            variant: Optional[str] = None, box: bool = False) -> None:
     """Trains the missing runs as one sweep into RUNS_DIR (Ray Tune where it is
     installed, else the sweep's engine without Ray): finished runs are skipped, stopped
     ones resume, ``jobs`` runs at a time with one TensorFlow thread each. ``probe``:
     the discount probe's runs into PROBE_DIR instead; ``long``: the 10M runs into
     LONG_DIR (each starts from its finished 2M run in RUNS_DIR, copied); ``variant``:
-    that named setting's runs (``VARIANTS``) into its runs_root."""
+    that named setting's runs (``VARIANTS``) into its runs_root; ``box``: MADDPG's and
+    MATD3's runs with Box actions into BOX_DIR."""
     from tf_maddpg.sweep import parse_spec, run_sweep
     from tf_maddpg.sweep.run import default_engine
 
@@ -233,8 +270,10 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
                           PROBE_EPISODES, {a: PROBE_OPTIONS for a in PROBE_ALGOS})
     elif variant:
         chosen = VARIANTS[variant]
-        spec = sweep_file([chosen.algo], seeds, [slug(chosen.row)],
+        spec = sweep_file([chosen.algo], seeds, [slug(chosen.row)], [chosen.row],
                           options=chosen.settings()["options"])
+    elif box:
+        spec = sweep_file([a for a in algos if a in BOX_ALGOS], seeds, only, BOX_ROWS)
     elif long:
         chosen = [a for a in algos if a in LONG_OPTIONS]
         for row in LONG_ROWS:
@@ -245,7 +284,7 @@ def run_all(jobs: int, algos, seeds, only, engine=None, probe=False, long=False,
         spec = sweep_file(chosen, seeds, only, LONG_ROWS, LONG_EPISODES, LONG_OPTIONS)
     else:
         spec = sweep_file(algos, seeds, only)
-    root = (PROBE_DIR if probe else LONG_DIR if long else
+    root = (PROBE_DIR if probe else LONG_DIR if long else BOX_DIR if box else
             VARIANTS[variant].runs_root if variant else RUNS_DIR)
     result = run_sweep(parse_spec(spec), root, engine=engine or default_engine(),
                        cpus_per_trial=1, max_concurrent=jobs, report=False)
@@ -508,7 +547,8 @@ def report() -> None:
                   + f", on all {len(ROWS)} scenarios.")
     write_between(os.path.join(DOCS_DIR, "README.md"), MARKERS, table)
     print(table)
-    for markers, text in ((LONG_MARKERS, long_report()), (PHYSICS_MARKERS, physics_report()),
+    for markers, text in ((LONG_MARKERS, long_report()), (BOX_MARKERS, box_report()),
+                          (PHYSICS_MARKERS, physics_report()),
                           *((v.markers, variant_report(v)) for v in VARIANTS.values()),
                           (PROBE_MARKERS, probe_report())):
         write_between(os.path.join(DOCS_DIR, "README.md"), markers, text)
@@ -525,7 +565,8 @@ class Variant:
       name: the variant's name (its folders and the page's markers).
       row: the scenario.
       algo: the algorithm.
-      options: the settings on top of the algorithm's defaults.
+      options: the settings on top of the algorithm's defaults (none: the defaults
+        themselves over more seeds than the table's, trained into the table's folder).
       label: the settings as the page names them.
       seeds: the seeds it runs (and the defaults it is set beside: seeds past the
         table's are trained with ``run --algos ALGO --only SCENARIO --seeds ...``).
@@ -540,20 +581,36 @@ class Variant:
 
     @property
     def runs_root(self) -> str:
+        """Its runs' folder; without options (the defaults over more seeds), the
+        defaults' (``defaults``)."""
+        if not self.options:
+            return self.defaults().get("runs_root", RUNS_DIR)
         return os.path.join("runs", "family_variants", self.name)
 
     @property
     def docs_root(self) -> str:
+        if not self.options:
+            return self.defaults().get("docs_root", DOCS_DIR)
         return os.path.join(DOCS_DIR, self.name)
 
     @property
     def markers(self):
         return (f"<!-- variant {self.name}: start -->", f"<!-- variant {self.name}: end -->")
 
+    @property
+    def box(self) -> bool:
+        """Its row is one of BOX_ROWS: it is set beside the Box runs, not the table's."""
+        return bool(self.row.env_args)
+
     def settings(self) -> dict:
         """``run_source``'s and ``expected_config``'s arguments for this variant's runs."""
         return dict(runs_root=self.runs_root, docs_root=self.docs_root, rows=[self.row],
                     options={self.algo: {**TABLE_OPTIONS.get(self.algo, {}), **self.options}})
+
+    def defaults(self) -> dict:
+        """The same for the runs of the defaults it is set beside: the table's, or for a
+        Box row the Box runs (``run --box``)."""
+        return dict(runs_root=BOX_DIR, docs_root=BOX_DOCS, rows=BOX_ROWS) if self.box else {}
 
 
 VARIANTS = {v.name: v for v in [
@@ -568,6 +625,12 @@ VARIANTS = {v.name: v for v in [
     # The same for MATD3, which shares MADDPG's learning rates and their dead speakers.
     Variant("matd3-lr1e-3", ROWS[1], "matd3", {"actor_lr": 1e-3, "critic_lr": 1e-3},
             "actor and critic lr 1e-3"),
+    # The same two with Box actions (HARL's), against the Box runs of the defaults: there
+    # too the speaker learns first and is lost later at the reference's 1e-2.
+    Variant("maddpg-box-lr1e-3", BOX_ROWS[1], "maddpg", {"actor_lr": 1e-3, "critic_lr": 1e-3},
+            "actor and critic lr 1e-3"),
+    Variant("matd3-box-lr1e-3", BOX_ROWS[1], "matd3", {"actor_lr": 1e-3, "critic_lr": 1e-3},
+            "actor and critic lr 1e-3"),
     # HAPPO on simple_spread with HARL's 5 epochs (each later agent's factor, the product
     # of the earlier agents' ratios, moves less), against the table's 10: one seed in
     # three of the defaults ends with two agents on one landmark (examples/spread_coverage.py).
@@ -577,97 +640,122 @@ VARIANTS = {v.name: v for v in [
     # beside five of the defaults.
     Variant("happo-entropy0.02", ROWS[0], "happo", {"entropy_coef": 0.02},
             "entropy coefficient 0.02", seeds=(0, 1, 2, 3, 4)),
+    # Twice the updates per env step (64 environments a rollout, not 128): seed 1 alone,
+    # the stuck seed; it stayed stuck, so the other seeds were not run.
+    Variant("happo-envs64", ROWS[0], "happo", {"num_envs": 64}, "64 environments",
+            seeds=(1,)),
+    # HARL's network size: hidden layers of 128 (the defaults': 64, the MAPPO
+    # repository's), the rest of the defaults kept. It freed seed 1, but seed 0 stuck
+    # in its place, so seeds 3 and 4 were not run.
+    Variant("happo-hidden128", ROWS[0], "happo", {"hidden_sizes": (128, 128)},
+            "hidden layers 128 x 128"),
+    # No setting above lowers how often a seed sticks: the defaults over ten seeds, for
+    # the expected return at 2M and how many seeds stick.
+    Variant("happo-ten-seeds", ROWS[0], "happo", {}, "its defaults", seeds=tuple(range(10))),
 ]}
 """The named settings that the page sets beside the table's row of their algorithm."""
 
 
 def variant_report(variant: Variant) -> str:
     """The variant against the table's runs of its algorithm and scenario, each seed:
-    the largest critic (TD) loss of the run and the final return; copies the variant's
-    finished runs to its docs folder."""
+    the largest critic (TD) loss of the run and the final return, then the mean ± std
+    over the seeds; copies the variant's finished runs to its docs folder."""
     from tf_maddpg.runs.metrics import read_metrics
 
     row, algo = variant.row, variant.algo
-    lines = [f"| {algo.upper()} on {row.name} | seed | largest critic loss over the run | "
+    where = row.name + (", Box actions" if variant.box else "")
+    lines = [f"| {algo.upper()} on {where} | seed | largest critic loss over the run | "
              "final return per agent |", "|---|---:|---:|---:|"]
-    for name, extra in (("the table's (its defaults)", {}),
-                        (variant.label, variant.settings())):
+    blocks = [("its defaults (`run --box`)" if variant.box else "the table's (its defaults)",
+               variant.defaults(), "its defaults", True)]
+    if variant.options:
+        blocks.append((variant.label, variant.settings(), variant.label, False))
+    for name, extra, summary, defaults in blocks:
+        finals = []
         for seed in variant.seeds:
             source = run_source(row, algo, seed, **extra)
-            label = name if extra or seed in SEEDS else "its defaults (beyond the table's seeds)"
+            beyond = defaults and seed not in SEEDS and not variant.box
+            label = "its defaults (beyond the table's seeds)" if beyond else name
             if not source:
                 lines.append(f"| {label} | {seed} | - | not run yet |")
                 continue
-            if extra or seed not in SEEDS:  # the table's own seeds are copied by report()
+            if extra or beyond:  # the table's own seeds are copied by report()
                 copy_run(source, os.path.join(extra.get("docs_root", DOCS_DIR), slug(row),
                                               algo, f"seed{seed}"))
             run = read_metrics(os.path.join(source, "metrics.csv"))
             members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
             loss = max(r[k] for r in run for k in r if k.startswith("loss/critic/"))
-            lines.append(f"| {label} | {seed} | {loss:.3g} | {final(run, members):.2f} |")
+            finals.append(final(run, members))
+            lines.append(f"| {label} | {seed} | {loss:.3g} | {finals[-1]:.2f} |")
+        if len(finals) > 1:
+            lines.append(f"| {summary}: mean ± std over the {len(finals)} seeds | | | "
+                         f"{_mean_std(finals)} |")
     return "\n".join(lines)
 
 
-def physics_dir(row: Row, algo: str, preset: Optional[str], physics: str) -> str:
-    """The experiment run's folder: ``runs/physics/SCENARIO/ALGO[-PRESET]-PHYSICS/seed0``;
-    the defaults on mpe2 are the long run of seed 0."""
-    if preset is None and physics == "mpe2":
-        return long_dir(row, algo, 0)
-    name = "-".join([algo] + ([preset] if preset else []) + [physics])
-    return os.path.join(PHYSICS_DIR, slug(row), name, "seed0")
+def physics_dir(run: PhysicsRun) -> str:
+    """The experiment run's folder: ``runs/physics/SCENARIO/ALGO[-PRESET]-PHYSICS/seedS``;
+    the defaults on mpe2 are the long run of the seed."""
+    if run.preset is None and run.physics == "mpe2":
+        return long_dir(run.row, run.algo, run.seed)
+    name = "-".join([run.algo] + ([run.preset] if run.preset else []) + [run.physics])
+    return os.path.join(PHYSICS_DIR, slug(run.row), name, f"seed{run.seed}")
 
 
-def physics_command(row: Row, algo: str, preset: Optional[str], physics: str) -> List[str]:
-    """The experiment run's command line: the table's, to 10M env steps, with the preset;
-    the original order through examples/legacy_physics.py."""
-    argv = command(row, algo, 0)[2:]
-    argv[argv.index("--episodes") + 1] = str(LONG_EPISODES)
-    argv[argv.index("--out") + 1] = physics_dir(row, algo, preset, physics)
-    argv += ["--preset", preset] if preset else []
-    if physics == "original":
+def physics_command(run: PhysicsRun) -> List[str]:
+    """The experiment run's command line: the table's, to the run's episodes, with the
+    preset; the original order through examples/legacy_physics.py."""
+    argv = command(run.row, run.algo, run.seed)[2:]
+    argv[argv.index("--episodes") + 1] = str(run.episodes)
+    argv[argv.index("--out") + 1] = physics_dir(run)
+    argv += ["--preset", run.preset] if run.preset else []
+    if run.physics == "original":
         return ["python", "examples/legacy_physics.py", *argv]
     return ["tf-maddpg", "train", *argv]
 
 
 def physics_report() -> str:
     """The experiment's table: each scenario's runs (``physics_run_line``), then HARL's
-    curves for them (``published_curve_lines``). The defaults' runs are the long runs of
-    seed 0, or the table's 2M runs where those are not made yet."""
+    curves for them (``published_curve_lines``). The defaults' runs on mpe2 are the long
+    runs of their seeds, or the table's 2M runs where those are not made yet."""
     steps = " | ".join(f"{n / 1e6:g}M" for n in PHYSICS_STEPS)
-    lines = [f"| scenario | run (seed 0) | integration order | {steps} | last evaluation |",
-             "|---|---|---|" + "---:|" * (len(PHYSICS_STEPS) + 1)]
-    for row in dict.fromkeys(run[0] for run in PHYSICS_RUNS):
-        lines += [physics_run_line(*run) for run in PHYSICS_RUNS if run[0] == row]
+    lines = [f"| scenario | run | seed | integration order | {steps} | last evaluation |",
+             "|---|---|---:|---|" + "---:|" * (len(PHYSICS_STEPS) + 1)]
+    for row in dict.fromkeys(run.row for run in PHYSICS_RUNS):
+        lines += [physics_run_line(run) for run in PHYSICS_RUNS if run.row == row]
         lines += published_curve_lines(row)
     return "\n".join(lines)
 
 
-def physics_run_line(row: Row, algo: str, preset: Optional[str], physics: str) -> str:
+def physics_run_line(run: PhysicsRun) -> str:
     """One run's line: its final return (the mean of the LAST evaluations up to each of
     PHYSICS_STEPS, per agent) and its last evaluation's; copies the run to the docs."""
     from tf_maddpg.runs.metrics import read_metrics
 
-    folder = physics_dir(row, algo, preset, physics)
+    row, algo, preset, physics = run.row, run.algo, run.preset, run.physics
+    folder = physics_dir(run)
     kept = (os.path.join(LONG_DOCS, os.path.relpath(folder, LONG_DIR))
             if folder.startswith(LONG_DIR) else
             os.path.join(PHYSICS_DOCS, os.path.relpath(folder, PHYSICS_DIR)))
     source = folder if os.path.exists(os.path.join(folder, "metrics.csv")) else kept
     if not os.path.exists(os.path.join(source, "metrics.csv")) and folder.startswith(LONG_DIR):
-        source = run_source(row, algo, 0) or source  # the table's 2M run of seed 0
+        source = run_source(row, algo, run.seed) or source  # the table's 2M run
         kept = source
     name = f"{algo.upper()}, " + (f"HARL's settings (--preset {preset})" if preset
                                  else "our defaults")
     order = "mpe2's" if physics == "mpe2" else "the original MPE's"
     if not os.path.exists(os.path.join(source, "metrics.csv")):
-        return (f"| {row.name} | {name} | {order} | "
+        return (f"| {row.name} | {name} | {run.seed} | {order} | "
                 + " | ".join("-" for _ in PHYSICS_STEPS) + " | - |")
     copy_run(source, kept)
-    run = read_metrics(os.path.join(source, "metrics.csv"))
-    members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
-    cells = [f"{final(run, members, n):.2f}" if run[-1]["env_steps"] >= n else "-"
+    metrics = read_metrics(os.path.join(source, "metrics.csv"))
+    members = [k[len("return/"):] for k in metrics[0] if k.startswith("return/")]
+    cells = [f"{final(metrics, members, n):.2f}" if metrics[-1]["env_steps"] >= n else "-"
              for n in PHYSICS_STEPS]
-    last = f"{mean_return(run[-1], members):.2f} at {run[-1]['env_steps'] / 1e6:.2f}M"
-    return f"| {row.name} | {name} | {order} | " + " | ".join(cells) + f" | {last} |"
+    last = (f"{mean_return(metrics[-1], members):.2f} at "
+            f"{metrics[-1]['env_steps'] / 1e6:.2f}M")
+    return (f"| {row.name} | {name} | {run.seed} | {order} | " + " | ".join(cells)
+            + f" | {last} |")
 
 
 def published_curve_lines(row: Row) -> List[str]:
@@ -675,36 +763,79 @@ def published_curve_lines(row: Row) -> List[str]:
     mpe2 (mpe2's order), and with the order's cost left out (the original order, as HARL
     ran them)."""
     lines = []
-    for algo in dict.fromkeys(run[1] for run in PHYSICS_RUNS if run[0] == row):
+    for algo in dict.fromkeys(run.algo for run in PHYSICS_RUNS if run.row == row):
         published = PUBLISHED[(slug(row), algo)]
         for order, cost in (("mpe2's (converted)", 0.0),
                             ("the original MPE's (as HARL ran)", ORDER_COST[slug(row)])):
             cells = [f"{published.at_2m + cost:.1f}" if n == 2_000_000 else
                      f"{published.full + cost:.1f}" if f"{n / 1e6:g}M" == published.budget
                      else "-" for n in PHYSICS_STEPS]
-            lines.append(f"| {row.name} | {algo.upper()}, HARL's published curve | {order} | "
+            lines.append(f"| {row.name} | {algo.upper()}, HARL's published curve | | {order} | "
                          + " | ".join(cells) + " | - |")
     return lines
+
+
+def kept_runs(row: Row, algo: str, runs_root: str, docs_root: str, **settings) -> List[list]:
+    """The metrics of the seeds' runs that exist (``run_source`` with these settings),
+    each copied to ``docs_root``."""
+    from tf_maddpg.runs.metrics import read_metrics
+
+    runs = []
+    for seed in SEEDS:
+        source = run_source(row, algo, seed, runs_root, docs_root, **settings)
+        if source:
+            copy_run(source, os.path.join(docs_root, slug(row), algo, f"seed{seed}"))
+            runs.append(read_metrics(os.path.join(source, "metrics.csv")))
+    return runs
+
+
+def box_report() -> str:
+    """MADDPG and MATD3 with Box actions beside the table's Discrete runs and HARL's
+    (Box) curves: the final return at 2M, mean ± std over the seeds; copies the Box runs
+    to BOX_DOCS and draws their curves there."""
+    lines = ["| scenario | algorithm | seeds | ours, Box actions | ours, Discrete (the table) | "
+             "HARL at 2M (Box) | HARL at its budget (Box) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row, table_row in zip(BOX_ROWS, ROWS):
+        curves = {}
+        for algo in BOX_ALGOS:
+            runs = kept_runs(row, algo, BOX_DIR, BOX_DOCS, rows=BOX_ROWS)
+            discrete = kept_runs(table_row, algo, RUNS_DIR, DOCS_DIR)
+            published = PUBLISHED[(slug(row), algo)]
+            full = (f"{_published(published.full)} ({published.budget})"
+                    if published.full is not None else "-")
+            cells = []
+            for group in (runs, discrete):
+                members = ([k[len("return/"):] for k in group[0][0] if k.startswith("return/")]
+                           if group else [])
+                cells.append(_mean_std([final(run, members) for run in group]) if group else "-")
+                if group and min(run[-1]["env_steps"] for run in group) < EPISODES * 25:
+                    cells[-1] += " (unfinished)"
+            if runs:
+                curves[f"{algo.upper()}, Box"] = runs
+            if discrete:
+                curves[f"{algo.upper()}, Discrete"] = discrete
+            lines.append(f"| {row.name} | {algo.upper()} | {len(runs)} | {cells[0]} | "
+                         f"{cells[1]} | {_published(published.at_2m)} | {full} |")
+        if curves:
+            names = [k[len("return/"):] for k in next(iter(curves.values()))[0][0]
+                     if k.startswith("return/")]
+            draw_curves(os.path.join(BOX_DOCS, slug(row)), row, groups(names), curves,
+                        random_returns(row))
+    return "\n".join(lines)
 
 
 def long_report() -> str:
     """The 10M runs beside HARL's figures: each (scenario, algorithm) at 2M and at 10M
     (the final return up to each, mean ± std over the seeds); copies the runs to
     LONG_DOCS and draws their curves there."""
-    from tf_maddpg.runs.metrics import read_metrics
-
-    settings = dict(runs_root=LONG_DIR, docs_root=LONG_DOCS, rows=LONG_ROWS,
-                    episodes=LONG_EPISODES, options=LONG_OPTIONS)
     lines = ["| scenario | algorithm | seeds | ours at 2M | HARL at 2M | ours at 10M | HARL at 10M |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for row in LONG_ROWS:
         curves = {}
         for a in LONG_OPTIONS:
-            sources = [(s, run_source(row, a, s, **settings)) for s in SEEDS]
-            sources = [(s, src) for s, src in sources if src]
-            for seed, src in sources:
-                copy_run(src, os.path.join(LONG_DOCS, slug(row), a, f"seed{seed}"))
-            runs = [read_metrics(os.path.join(src, "metrics.csv")) for _, src in sources]
+            runs = kept_runs(row, a, LONG_DIR, LONG_DOCS, rows=LONG_ROWS,
+                             episodes=LONG_EPISODES, options=LONG_OPTIONS)
             published = PUBLISHED[(slug(row), a)]
             name = a.upper() + (f" ({LONG_OPTIONS[a]['preset']})" if LONG_OPTIONS[a] else "")
             if not runs:
@@ -740,22 +871,24 @@ def main(argv=None) -> int:
     run.add_argument("--only", nargs="+", help="scenario folder names")
     run.add_argument("--engine", choices=("ray", "local"), default=None,
                      help="the sweep's engine (default: ray where Ray Tune is installed)")
-    run.add_argument("--probe", action="store_true",
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--probe", action="store_true",
                      help="the discount probe (IQL and VDN, gamma 0.9) instead of the table")
-    run.add_argument("--variant", choices=sorted(VARIANTS),
-                     help="a named setting beside the table (VARIANTS: QMIX with gamma 0.99 "
-                          "and the state's LayerNorm on simple_spread; MADDPG and MATD3 with "
-                          "lr 1e-3 on simple_speaker_listener; HAPPO with 5 epochs or entropy "
-                          "0.02 on simple_spread) instead of the table")
-    run.add_argument("--long", action="store_true",
+    which.add_argument("--variant", choices=sorted(VARIANTS),
+                     help="a named setting beside the table instead of the table (VARIANTS "
+                          "in this file says what each is and why)")
+    which.add_argument("--long", action="store_true",
                      help="HARL's budget: MAPPO and HAPPO with their defaults to 10M env steps "
                           "on the cooperative scenarios instead of the table")
+    which.add_argument("--box", action="store_true",
+                     help="MADDPG and MATD3 with Box (continuous) actions on the cooperative "
+                          "scenarios instead of the table (HARL's curves are of Box actions)")
     sub.add_parser("report", help="write docs/results/family/README.md and the plots")
     args = parser.parse_args(argv)
     if args.command == "run":
         seeds = args.seeds or list(VARIANTS[args.variant].seeds if args.variant else SEEDS)
         run_all(args.jobs, args.algos, seeds, args.only, args.engine, args.probe,
-                args.long, args.variant)
+                args.long, args.variant, args.box)
     else:
         report()
     return 0

@@ -178,3 +178,18 @@ def test_the_family_report_keeps_a_run_that_differs_only_in_how_it_computed():
                                 env_workers=2), expected)
     assert not family.same_run(dict(expected, gamma=0.5), expected)
     assert not family.same_run(dict(expected, num_episodes=1), expected)
+
+
+def test_the_family_box_runs_train_maddpg_and_matd3_with_box_actions():
+    # HARL's MADDPG and MATD3 curves are of Box actions: `run --box` must train with them
+    # (the scenario's continuous_actions), on the table's budget, into its own folder.
+    from tf_maddpg.sweep import parse_spec
+
+    family = load_example("family_results")
+    spec = parse_spec(family.sweep_file(family.BOX_ALGOS, family.SEEDS, None, family.BOX_ROWS))
+    assert [s.name for s in spec.scenarios] == [family.slug(r) for r in family.ROWS[:3]]
+    assert all(s.env_args == {"continuous_actions": True} for s in spec.scenarios)
+    assert [a.algo for a in spec.algorithms] == ["maddpg", "matd3"]
+    assert spec.options["num_episodes"] == family.EPISODES
+    table = parse_spec(family.sweep_file(["maddpg"], [0]))
+    assert all(not s.env_args for s in table.scenarios)  # the table's rows stay Discrete
