@@ -367,6 +367,11 @@ def mean_return(row_of_metrics: dict, members) -> float:
     return float(np.mean([row_of_metrics[f"return/{n}"] for n in members]))
 
 
+def agents(run: List[dict]) -> List[str]:
+    """The agent names of a run's metrics (its ``return/NAME`` columns)."""
+    return [k[len("return/"):] for k in run[0] if k.startswith("return/")]
+
+
 def final(run: List[dict], members, up_to: Optional[int] = None) -> float:
     """The final return: the mean over the last LAST evaluations (up to ``up_to`` env
     steps) of the mean return per agent of ``members``."""
@@ -384,9 +389,6 @@ def probe_report() -> str:
         (value,) = [np.mean([v for k, v in r.items() if k.startswith("return/")])
                     for r in run if r["env_steps"] == steps]
         return value
-
-    def every(run):
-        return [k[len("return/"):] for k in run[0] if k.startswith("return/")]
 
     steps = " | ".join(f"{n / 1e6:.2f}M (seeds {'/'.join(map(str, SEEDS))})"
                        for n in PROBE_STEPS)
@@ -411,7 +413,7 @@ def probe_report() -> str:
                 runs = [read_metrics(os.path.join(src, "metrics.csv")) for _, src in sources]
                 cells = [" / ".join(f"{at(run, n):.2f}" for run in runs) or "-"
                          for n in PROBE_STEPS]
-                finals = [final(run, every(run), PROBE_STEPS[-1]) for run in runs]
+                finals = [final(run, agents(run), PROBE_STEPS[-1]) for run in runs]
                 lines.append(f"| {row.name} | {a.upper()} | {gamma} | " + " | ".join(cells)
                              + f" | {_mean_std(finals)} |")
     return "\n".join(lines)
@@ -445,6 +447,14 @@ def draw_curves(folder: str, row: Row, team: dict, runs: dict, rand: dict) -> No
         os.makedirs(folder, exist_ok=True)
         fig.savefig(os.path.join(folder, f"by_{x}.png"), dpi=80)
         plt.close(fig)
+
+
+def draw_row_curves(folder: str, row: Row, curves: dict) -> None:
+    """``draw_curves`` of the runs in ``curves`` (label -> runs), grouped by the agents of
+    the first, beside the row's random policy; nothing when there are none."""
+    if curves:
+        first = next(iter(curves.values()))[0]
+        draw_curves(folder, row, groups(agents(first)), curves, random_returns(row))
 
 
 def report() -> None:
@@ -486,7 +496,7 @@ def report() -> None:
         present = [a for a in algos if runs[a]]
         if not present:
             continue
-        names = [k[len("return/"):] for k in runs[present[0]][0][0] if k.startswith("return/")]
+        names = agents(runs[present[0]][0])
         team = groups(names)
         rand = random_returns(row)
         draw_curves(os.path.join(DOCS_DIR, slug(row)), row, team,
@@ -697,7 +707,7 @@ def variant_report(variant: Variant) -> str:
                 copy_run(source, os.path.join(extra.get("docs_root", DOCS_DIR), slug(row),
                                               algo, f"seed{seed}"))
             run = read_metrics(os.path.join(source, "metrics.csv"))
-            members = [k[len("return/"):] for k in run[0] if k.startswith("return/")]
+            members = agents(run)
             loss = max(r[k] for r in run for k in r if k.startswith("loss/critic/"))
             finals.append(final(run, members))
             lines.append(f"| {label} | {seed} | {loss:.3g} | {finals[-1]:.2f} |")
@@ -763,7 +773,7 @@ def physics_run_line(run: PhysicsRun) -> str:
                 + " | ".join("-" for _ in PHYSICS_STEPS) + " | - |")
     copy_run(source, kept)
     metrics = read_metrics(os.path.join(source, "metrics.csv"))
-    members = [k[len("return/"):] for k in metrics[0] if k.startswith("return/")]
+    members = agents(metrics)
     cells = [f"{final(metrics, members, n):.2f}" if metrics[-1]["env_steps"] >= n else "-"
              for n in PHYSICS_STEPS]
     last = (f"{mean_return(metrics[-1], members):.2f} at "
@@ -818,24 +828,17 @@ def box_report() -> str:
             published = PUBLISHED[(slug(row), algo)]
             full = (f"{_published(published.full)} ({published.budget})"
                     if published.full is not None else "-")
-            cells = []
-            for group in (runs, discrete):
-                members = ([k[len("return/"):] for k in group[0][0] if k.startswith("return/")]
-                           if group else [])
-                cells.append(_mean_std([final(run, members) for run in group]) if group else "-")
-                if group and min(run[-1]["env_steps"] for run in group) < EPISODES * 25:
-                    cells[-1] += " (unfinished)"
+            cells = [(_mean_std([final(run, agents(run)) for run in group])
+                      + (" (unfinished)" if min(run[-1]["env_steps"] for run in group)
+                         < EPISODES * 25 else "")) if group else "-"
+                     for group in (runs, discrete)]
             if runs:
                 curves[f"{algo.upper()}, Box"] = runs
             if discrete:
                 curves[f"{algo.upper()}, Discrete"] = discrete
             lines.append(f"| {row.name} | {algo.upper()} | {len(runs)} | {cells[0]} | "
                          f"{cells[1]} | {_published(published.at_2m)} | {full} |")
-        if curves:
-            names = [k[len("return/"):] for k in next(iter(curves.values()))[0][0]
-                     if k.startswith("return/")]
-            draw_curves(os.path.join(BOX_DOCS, slug(row)), row, groups(names), curves,
-                        random_returns(row))
+        draw_row_curves(os.path.join(BOX_DOCS, slug(row)), row, curves)
     return "\n".join(lines)
 
 
@@ -856,7 +859,7 @@ def long_report() -> str:
                 lines.append(f"| {row.name} | {name} | 0 | - | {_published(published.at_2m)} "
                              f"| - | {_published(published.full)} |")
                 continue
-            members = [k[len("return/"):] for k in runs[0][0] if k.startswith("return/")]
+            members = agents(runs[0])
             curves[name] = runs
             ends = [run[-1]["env_steps"] for run in runs]
             at_end = _mean_std([final(run, members) for run in runs])
@@ -866,11 +869,7 @@ def long_report() -> str:
                          f"{_mean_std([final(run, members, 2_000_000) for run in runs])} | "
                          f"{_published(published.at_2m)} | {at_end} | "
                          f"{_published(published.full)} |")
-        if curves:
-            names = [k[len("return/"):] for k in next(iter(curves.values()))[0][0]
-                     if k.startswith("return/")]
-            draw_curves(os.path.join(LONG_DOCS, slug(row)), row, groups(names), curves,
-                        random_returns(row))
+        draw_row_curves(os.path.join(LONG_DOCS, slug(row)), row, curves)
     return "\n".join(lines)
 
 
