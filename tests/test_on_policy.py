@@ -92,6 +92,29 @@ def test_the_acting_policy_acts_with_the_new_weights_after_every_update(monkeypa
     assert np.abs(seen[0][0] - seen[-1][0]).max() > 1e-4
 
 
+def test_the_loop_runs_numpys_blas_on_one_thread_and_gives_it_back(monkeypatch):
+    # OpenBLAS's threads spin on the cores the update needs (docs/benchmarks.md, "BLAS
+    # threads"): the rounds run with one, and the user's process gets its own back.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    during = []
+    update = PPOLearner.update_packed
+
+    def record(self, rollout):
+        during.append(blas_threads())
+        return update(self, rollout)
+
+    monkeypatch.setattr(PPOLearner, "update_packed", record)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == {2}
+        train(IPPOConfig(**{**TINY, "num_episodes": 4}), RecordingEnv, verbose=False)
+        assert blas_threads() == {2}
+    assert during == [{1}, {1}]
+
+
 # HAPPO's run in the default run; IPPO's and MAPPO's (PPOLearner, HAPPO's base) are extended.
 @pytest.mark.parametrize("algo", [a if a == "happo" else pytest.param(a, marks=pytest.mark.extended)
                                   for a in sorted(CLASSES)])

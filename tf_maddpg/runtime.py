@@ -33,6 +33,19 @@ def limit_blas_threads(threads: int) -> None:
         os.environ.setdefault(name, str(threads))
 
 
+@contextlib.contextmanager
+def one_blas_thread():
+    """NumPy's BLAS on one thread while the block runs (``threadpoolctl``); what it had
+    before is restored after. The on-policy loop runs in it: its NumPy products (the
+    actors on a round's environments, [128 x 64] by [64 x 64]) are too small to gain
+    from a second thread, and OpenBLAS's threads spin on the cores after each
+    product, the cores that TensorFlow's update needs next."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def set_tensorflow_threads(tf, threads: int) -> bool:
     """Gives TensorFlow's two thread pools ``threads`` threads each; returns whether they
     have them.
