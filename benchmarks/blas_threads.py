@@ -48,7 +48,7 @@ taken out)."""
 def side_by_side(args, blas_threads) -> list:
     """Starts ``args.jobs`` runs at once and returns their rates (env steps/s):
     with ``blas_threads``, as before (that many BLAS threads from the environment
-    variables, no limit in ``train``); without, as now."""
+    variables, no limit in the on-policy loop); without, as now."""
     env = dict(os.environ)
     for name in BLAS_THREAD_VARIABLES:
         env.pop(name, None)

@@ -213,6 +213,25 @@ def test_minibatches_are_shuffled_and_each_epoch_sees_every_row():
     assert list(epochs[0]) != list(epochs[1])
 
 
+def test_the_plan_draws_each_epoch_as_its_own_draw_would():
+    # minibatch_plan makes every epoch's draw in one compiled call: the orders and the
+    # generator's state after must be those of one eager draw per epoch (runs resumed
+    # across the change, and every seed's metrics, stay the same).
+    from tf_maddpg.envs.specs import AgentSpec
+
+    specs = [AgentSpec(f"agent_{i}", 4, 3, True) for i in range(2)]
+    config = MAPPOConfig(**TINY)
+    planned, drawn = PPOLearner(specs, config), PPOLearner(specs, config)
+    for count in (10, 7, 1, 10):
+        index, valid = planned.minibatch_plan(count)
+        splits = [m for _ in range(config.epochs) for m in drawn.minibatches(count)]
+        assert len(index) == len(splits)
+        for row, mask, split in zip(index, valid, splits):
+            np.testing.assert_array_equal(row[:len(split)], split)
+            assert mask[:len(split)].all() and not mask[len(split):].any()
+    np.testing.assert_array_equal(planned.generator.state, drawn.generator.state)
+
+
 @pytest.mark.parametrize("jit_compile,count", [(False, 41), (True, 41), (True, 7)])
 def test_the_one_call_of_an_update_takes_the_steps_of_its_minibatches(jit_compile, count,
                                                                       monkeypatch):
