@@ -608,12 +608,14 @@ class Variant:
 
     @property
     def docs_root(self) -> str:
+        """Where its finished runs are kept; without options, the defaults' folder."""
         if not self.options:
             return self.defaults().get("docs_root", DOCS_DIR)
         return os.path.join(DOCS_DIR, self.name)
 
     @property
     def markers(self):
+        """The page's two markers between which ``variant_report`` writes its table."""
         return (f"<!-- variant {self.name}: start -->", f"<!-- variant {self.name}: end -->")
 
     @property
